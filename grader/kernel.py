@@ -1,0 +1,366 @@
+"""KernelSession: start a sandboxed kernel, run a student's notebook in it, call into it, restart, shut down.
+
+Everything that comes back from the kernel is treated as untrusted plain data: notebook outputs as JSON
+messages, call results as JSON that `codec.decode_response` validates. Nothing from the kernel is imported,
+unpickled or evaluated here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+
+from . import codec
+from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
+from .sandbox import IsolationReport, Limits, Sandbox
+
+MAX_RESTARTS = 5
+INTERRUPT_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """Something the grader had to do about one cell: it timed out, killed the kernel, or printed too much."""
+
+    cell_index: int
+    kind: str  # "timeout" | "kernel_died" | "output_truncated" | "notebook_timeout"
+    message: str
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start inside a `Sandbox`, over unix sockets."""
+
+    sandbox: Sandbox | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        assert self.sandbox is not None
+        return self.sandbox.wrap(super().format_kernel_cmd(extra_arguments))
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        assert self.sandbox is not None
+        self.sandbox.chown_for_kernel(Path(self.connection_file))
+
+
+def _kernel_spec() -> KernelSpec:
+    """The grader's own kernel, whatever kernelspec the notebook names."""
+    return KernelSpec(
+        argv=[
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--HistoryManager.enabled=False",
+            "--IPKernelApp.log_level=CRITICAL",
+        ],
+        display_name="grader sandbox",
+        language="python",
+        interrupt_mode="message",
+    )
+
+
+class _BoundedClient(NotebookClient):
+    """nbclient with a cap on captured output and a record of timed-out cells."""
+
+    output_limit: int = 4 * 1024**2
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.output_bytes = 0
+        self.truncated_cells: set[int] = set()
+        self.timed_out_cells: set[int] = set()
+        self.current_cell: int | None = None
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self.output_bytes + size > self.output_limit:
+            if cell_index not in self.truncated_cells:
+                self.truncated_cells.add(cell_index)
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stderr",
+                        text=f"[grader: output truncated, over {self.output_limit} bytes in this notebook]\n",
+                    )
+                )
+            return None
+        self.output_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> Any:
+        if self.current_cell is not None:
+            self.timed_out_cells.add(self.current_cell)
+        return await super()._async_handle_timeout(timeout, cell)
+
+
+class KernelSession:
+    """Owns one student kernel: start, execute the notebook, call functions, restart and shutdown."""
+
+    def __init__(self, notebook: NotebookNode, files: list[Path], isolation: IsolationReport, limits: Limits,
+                 slot: int = 0) -> None:
+        self.source = notebook
+        self.files = files
+        self.isolation = isolation
+        self.limits = limits
+        self.slot = slot
+        self.notebook: NotebookNode = nbformat.from_dict(notebook)
+        self.problems: list[CellProblem] = []
+        self.skipped_cells: set[int] = set()
+        self._loop = asyncio.new_event_loop()
+        self._sandbox: Sandbox | None = None
+        self._client: _BoundedClient | None = None
+        self._agent_ready = False
+        self._needs_restart = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def __enter__(self) -> "KernelSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, coro: Any) -> Any:
+        return self._loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        """Shut the kernel down and make sure nothing it started survives."""
+        try:
+            self._run(self._stop_kernel())
+        finally:
+            self._loop.close()
+
+    async def _start_kernel(self) -> None:
+        self._sandbox = Sandbox(self.isolation, self.limits, self.slot)
+        self._sandbox.add_files(self.files)
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.limits.response_bytes + self.limits.output_bytes)
+        km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
+                                    ip=str(self._sandbox.runtime_dir / "k"))
+        km.sandbox = self._sandbox
+        km._kernel_spec = _kernel_spec()
+        km.connection_file = str(self._sandbox.runtime_dir / "kernel.json")
+        km.shutdown_wait_time = 1.0
+        client = _BoundedClient(
+            self.notebook,
+            km=km,
+            timeout=int(self.limits.cell_timeout),
+            startup_timeout=int(self.limits.startup_timeout),
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": "TimeoutError", "evalue": "cell time limit reached", "traceback": []},
+            record_timing=False,
+            iopub_timeout=4,
+            ipython_hist_file="",
+        )
+        client.output_limit = self.limits.output_bytes
+        self._client = client
+        try:
+            # The kernel's own stdout/stderr carry nothing the grader needs (outputs travel as messages).
+            await client.async_start_new_kernel(env=self._sandbox.environment(), cwd=str(self._sandbox.root),
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await client.async_start_new_kernel_client()
+        except Exception as exc:  # nbclient and jupyter_client raise many kinds here
+            await self._stop_kernel()
+            raise KernelError(f"the kernel did not start: {exc}") from None
+        self._agent_ready = False
+        self._needs_restart = False
+
+    async def _stop_kernel(self) -> None:
+        client, sandbox = self._client, self._sandbox
+        self._client, self._sandbox = None, None
+        try:
+            if client is not None and client.km is not None:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+                try:
+                    await asyncio.wait_for(client.km.shutdown_kernel(now=True), timeout=10)
+                except Exception:
+                    pass
+                client.km.context.destroy(linger=0)
+        finally:
+            if sandbox is not None:
+                sandbox.close()
+
+    # -- running the notebook ----------------------------------------------------------------------------
+    def run_notebook(self) -> NotebookNode:
+        """Execute every code cell once; on a kernel death restart and re-run without the killing cell."""
+        return self._run(self._run_notebook())
+
+    async def _run_notebook(self) -> NotebookNode:
+        deadline = time.monotonic() + self.limits.notebook_timeout
+        for _attempt in range(MAX_RESTARTS + 1):
+            self.notebook = nbformat.from_dict(self.source)
+            await self._stop_kernel()
+            await self._start_kernel()
+            died_at = await self._execute_cells(deadline)
+            if died_at is None:
+                return self.notebook
+            # A re-run skips the killer, and the cells that timed out: they would only time out again.
+            self.skipped_cells.add(died_at)
+            self.skipped_cells.update(self._client.timed_out_cells if self._client else ())
+        self.problems.append(CellProblem(-1, "kernel_died", f"the kernel died {MAX_RESTARTS + 1} times; gave up"))
+        return self.notebook
+
+    async def _execute_cells(self, deadline: float) -> int | None:
+        """Run the cells in order; return the index of a cell that killed the kernel, if one did."""
+        client = self._client
+        assert client is not None
+        for index, cell in enumerate(self.notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            if index in self.skipped_cells:
+                cell.outputs = [nbformat.v4.new_output(
+                    "stream", name="stderr", text="[grader: this cell was skipped on the re-run: it killed the "
+                    "kernel or ran out of time]\n")]
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._problem(index, "notebook_timeout",
+                              f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was reached; "
+                              "this cell and the ones after it did not run")
+                return None
+            client.timeout = int(max(1, min(self.limits.cell_timeout, remaining)))
+            client.current_cell = index
+            try:
+                await asyncio.wait_for(client.async_execute_cell(cell, index),
+                                       timeout=client.timeout + INTERRUPT_GRACE + 10)
+            except DeadKernelError:
+                self._problem(index, "kernel_died", "this cell ended the kernel (exit, crash or out of memory); "
+                              "the notebook was re-run without it")
+                return index
+            except asyncio.TimeoutError:
+                self._problem(index, "timeout", "this cell did not stop when interrupted; the kernel was "
+                              "restarted and the notebook re-run without it")
+                return index
+            if index in client.timed_out_cells:
+                if not await self._kernel_answers():
+                    self._problem(index, "timeout", "this cell ignored the interrupt after its time limit; the "
+                                  "kernel was restarted and the notebook re-run without it")
+                    return index
+                self._problem(index, "timeout", f"this cell was interrupted after {client.timeout}s")
+            if index in client.truncated_cells:
+                self._problem(index, "output_truncated", "this cell's output was cut: too much output")
+        return None
+
+    def _problem(self, index: int, kind: str, message: str) -> None:
+        problem = CellProblem(index, kind, message)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    async def _kernel_answers(self, timeout: float = INTERRUPT_GRACE) -> bool:
+        """True when the kernel is alive and idle enough to answer a trivial request."""
+        client = self._client
+        if client is None or client.kc is None or not await client.kc.is_alive():
+            return False
+        msg_id = client.kc.kernel_info()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                reply = await client.kc.get_shell_msg(timeout=max(0.05, end - time.monotonic()))
+            except Empty:
+                return False
+            if reply["parent_header"].get("msg_id") == msg_id:
+                # an execute_reply of the interrupted cell may still be queued before it; drain and go on
+                return True
+        return False
+
+    # -- calls into the kernel ---------------------------------------------------------------------------
+    def call(self, target: str | codec.Handle, *args: Any, _seed: int | None = None, _timeout: float | None = None,
+             _keep: bool = False, _method: str | None = None, **kwargs: Any) -> Any:
+        """Call a function (or class) the notebook defines; return its result as plain data."""
+        request: dict[str, Any] = {
+            "op": "call_method" if _method else "call",
+            "target": target if isinstance(target, str) else None,
+            "handle": target.id if isinstance(target, codec.Handle) else None,
+            "method": _method,
+            "args": [codec.encode_argument(a) for a in args],
+            "kwargs": {k: codec.encode_argument(v) for k, v in kwargs.items()},
+            "seed": _seed,
+            "keep": _keep,
+        }
+        return self._run(self._request(request, _timeout or self.limits.call_timeout))
+
+    def get(self, name: str) -> Any:
+        """The value of a name the notebook defines, as plain data."""
+        return self._run(self._request({"op": "get", "target": name}, self.limits.call_timeout))
+
+    def defines(self, name: str) -> bool:
+        return bool(self._run(self._request({"op": "defines", "target": name}, self.limits.call_timeout)))
+
+    async def _ensure_ready(self) -> None:
+        if self._client is None or self._needs_restart:
+            await self._run_notebook()
+        if not self._agent_ready:
+            await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
+            self._agent_ready = True
+
+    async def _execute_silently(self, code: str, timeout: float) -> list[dict[str, Any]]:
+        """Run grader code in the kernel (not recorded in the notebook); return its display payloads."""
+        client = self._client
+        assert client is not None and client.kc is not None
+        kc = client.kc
+        msg_id = kc.execute(code, silent=False, store_history=False, allow_stdin=False)
+        payloads: list[dict[str, Any]] = []
+        received = 0
+        end = time.monotonic() + timeout
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                await self._after_call_timeout()
+                raise CallTimeout(f"did not finish within {timeout:.0f}s")
+            try:
+                msg = await kc.get_iopub_msg(timeout=min(remaining, 1.0))
+            except Empty:
+                if not await kc.is_alive():
+                    self._needs_restart = True
+                    raise KernelDied("the kernel died during the call") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg.get("content", {})
+            if kind == "display_data" and codec.RESPONSE_MIMETYPE in content.get("data", {}):
+                received += len(json.dumps(content["data"][codec.RESPONSE_MIMETYPE], default=str))
+                if received > self.limits.response_bytes:
+                    raise ProtocolError("the response was larger than the limit")
+                payloads.append(content["data"][codec.RESPONSE_MIMETYPE])
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return payloads
+
+    async def _after_call_timeout(self) -> None:
+        client = self._client
+        assert client is not None and client.km is not None
+        try:
+            await client.km.interrupt_kernel()
+        except Exception:
+            pass
+        if not await self._kernel_answers():
+            self._needs_restart = True
+
+    async def _request(self, request: dict[str, Any], timeout: float) -> Any:
+        await self._ensure_ready()
+        nonce = codec.new_nonce()
+        limits = codec.Limits(max_bytes=self.limits.response_bytes)
+        request = {**request, "nonce": nonce, "limits": limits.to_json()}
+        payloads = await self._execute_silently(codec.request_code(request), timeout)
+        matching = [p for p in payloads if isinstance(p, dict) and p.get("nonce") == nonce]
+        if len(matching) != 1:
+            # The agent publishes exactly one answer; none or several means student code interfered.
+            raise ProtocolError(f"expected one answer to the call, got {len(matching)}")
+        return codec.decode_response(matching[0], expected_nonce=nonce, limits=limits)

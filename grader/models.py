@@ -1,0 +1,80 @@
+"""The results of grading, as frozen dataclasses. Formats live in reporters/, not here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+CheckStatus = Literal["passed", "failed", "error", "timeout", "manual"]
+ExerciseStatus = Literal["graded", "missing", "not_gradable"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    status: CheckStatus
+    points: float
+    max_points: float
+    visibility: str
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    id: str
+    title: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+
+@dataclass(frozen=True)
+class CellNote:
+    """What happened to one cell of the student's notebook (timeout, kernel death, truncated output)."""
+
+    cell_index: int
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    status: ExerciseStatus
+    message: str
+    questions: tuple[QuestionResult, ...]
+    notebook: str | None = None
+    cells: tuple[CellNote, ...] = field(default=())
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(q.score for q in self.questions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions)
+
+
+@dataclass(frozen=True)
+class StudentReport:
+    student: str
+    exercises: tuple[ExerciseResult, ...]
+    isolation: dict
+    grader_version: str
+    graded_at: str
+
+    @property
+    def score(self) -> float:
+        return sum(e.score for e in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_score for e in self.exercises)

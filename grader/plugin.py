@@ -1,0 +1,176 @@
+"""The pytest plugin that runs checks in the trusted process: fixtures in, outcomes out."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nbformat import NotebookNode
+
+from .checks import MARKER, Feedback
+from .codec import MissingDefinition, StudentException
+from .errors import CallTimeout, KernelDied, ProtocolError
+from .reference import load_reference
+from .rubric import Rubric
+
+MAX_MESSAGE = 600
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one check ended. `message` is safe to show the student; `detail` is for the instructor only."""
+
+    check_id: str
+    status: str  # passed | failed | error | timeout
+    message: str
+    detail: str = ""
+
+
+class StudentSession:
+    """What a check sees of the student: calls into the sandboxed kernel and the executed notebook."""
+
+    def __init__(self, kernel: Any, notebook: NotebookNode) -> None:
+        self._kernel = kernel
+        self.notebook = notebook
+
+    def call(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._kernel.call(target, *args, **kwargs)
+
+    def call_method(self, handle: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._kernel.call(handle, *args, _method=method, **kwargs)
+
+    def defines(self, name: str) -> bool:
+        return self._kernel.defines(name)
+
+    def variable(self, name: str) -> Any:
+        return self._kernel.get(name)
+
+    def answer(self, answer_id: str) -> str | None:
+        return answer_text(self.notebook, answer_id)
+
+    def image_outputs(self) -> int:
+        """How many images the executed notebook displayed."""
+        return sum(
+            1
+            for cell in self.notebook.cells if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if "image/png" in out.get("data", {})
+        )
+
+
+def answer_text(notebook: NotebookNode, answer_id: str) -> str | None:
+    """The text of the written-answer cell tagged with `answer_id` (metadata grader.answer)."""
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("grader", {})
+        if isinstance(meta, dict) and meta.get("answer") == answer_id:
+            return cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    return None
+
+
+class Seeds:
+    """Per-submission randomness: HMAC(secret, student, check) so a regrade repeats and nobody can predict it."""
+
+    def __init__(self, secret: bytes, student: str) -> None:
+        self._secret = secret
+        self._student = student
+
+    def seed(self, purpose: str) -> int:
+        msg = f"{self._student}\x00{purpose}".encode("utf-8")
+        return int.from_bytes(hmac.new(self._secret, msg, hashlib.sha256).digest()[:8], "big")
+
+
+class GraderPlugin:
+    """Registers the fixtures and turns pytest reports into `Outcome`s keyed by check id."""
+
+    def __init__(self, *, rubric: Rubric, student: StudentSession, reference_path: Path, seeds: Seeds) -> None:
+        self.rubric = rubric
+        self._student = student
+        self._reference_path = reference_path
+        self._seeds = seeds
+        self._specs = rubric.checks()
+        self.outcomes: dict[str, Outcome] = {}
+        self.unmapped: list[str] = []
+        self.collection_errors: list[str] = []
+
+    # -- fixtures ----------------------------------------------------------------------------------------
+    @pytest.fixture
+    def student(self) -> StudentSession:
+        return self._student
+
+    @pytest.fixture
+    def reference(self) -> Any:
+        return load_reference(self._reference_path)
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> random.Random:
+        return random.Random(self._seeds.seed(self._check_id(request.node) or request.node.nodeid))
+
+    @pytest.fixture
+    def torch_seed(self, request: pytest.FixtureRequest) -> int:
+        return self._seeds.seed("torch:" + (self._check_id(request.node) or request.node.nodeid)) % 2**31
+
+    # -- hooks -------------------------------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", f"{MARKER}(question, name): the rubric check this test implements")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        result = yield
+        report = result.get_result()
+        check_id = self._check_id(item)
+        if check_id is None:
+            if call.when == "setup":
+                self.unmapped.append(item.nodeid)
+            return
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            self.outcomes[check_id] = self._classify(check_id, call, report)
+
+    def _check_id(self, item: pytest.Item) -> str | None:
+        marker = item.get_closest_marker(MARKER)
+        if marker is None:
+            return None
+        return f"{self.rubric.exercise}.{marker.kwargs['question']}.{marker.kwargs['name']}"
+
+    def _classify(self, check_id: str, call: pytest.CallInfo[None], report: pytest.TestReport) -> Outcome:
+        if call.excinfo is None:
+            return Outcome(check_id, "passed", "")
+        exc = call.excinfo.value
+        spec = self._specs.get(check_id)
+        hidden = spec is None or spec.visibility != "public"
+        hint = spec.hint if spec else ""
+        detail = report.longreprtext[-4000:]
+        if isinstance(exc, CallTimeout):
+            return Outcome(check_id, "timeout", f"your code did not finish in time ({exc})", detail)
+        if isinstance(exc, Feedback):
+            message = hint if (hidden and exc.reveals_values) else exc.message
+            return Outcome(check_id, "failed", _clip(message), detail)
+        if isinstance(exc, MissingDefinition):
+            return Outcome(check_id, "failed", f"`{exc.name}` is not defined in your notebook", detail)
+        if isinstance(exc, StudentException):
+            if exc.is_a("NotImplementedError"):
+                return Outcome(check_id, "failed", "not implemented yet (the TODO stub is still there)", detail)
+            shown = f"your code raised {exc.type_name}" + ("" if hidden else f": {exc.message}")
+            return Outcome(check_id, "failed", _clip(shown), detail)
+        if isinstance(exc, KernelDied):
+            return Outcome(check_id, "failed", "your code ended the kernel (exit, crash or out of memory)", detail)
+        if isinstance(exc, ProtocolError):
+            shown = "your function returned data the grader cannot read" + ("" if hidden else f": {exc}")
+            return Outcome(check_id, "failed", _clip(shown), detail)
+        if isinstance(exc, AssertionError):
+            message = hint if hidden else (str(exc).strip().splitlines() or [hint])[0]
+            return Outcome(check_id, "failed", _clip(message), detail)
+        detail = detail or "".join(traceback.format_exception(exc))
+        return Outcome(check_id, "error", "the check itself failed; your instructor has the details", detail)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."

@@ -1,0 +1,70 @@
+"""report.json: the public, versioned per-student report, validated against schemas/report.schema.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ..errors import GraderError
+from ..files import write_atomic
+from ..models import StudentReport
+
+REPORT_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def report_schema() -> dict:
+    return json.loads(resources.files("grader").joinpath("schemas/report.schema.json").read_text(encoding="utf-8"))
+
+
+def report_to_dict(report: StudentReport) -> dict[str, Any]:
+    exercises = []
+    for ex in report.exercises:
+        exercises.append({
+            "id": ex.id, "status": ex.status, "message": ex.message,
+            "score": _num(ex.score), "max_score": _num(ex.max_score),
+            "notebook": ex.notebook, "seconds": round(ex.seconds, 3),
+            "cells": [asdict(c) for c in ex.cells],
+            "questions": [{
+                "id": q.id, "title": q.title, "score": _num(q.score), "max_score": _num(q.max_score),
+                "checks": [{**asdict(c), "points": _num(c.points), "max_points": _num(c.max_points)}
+                           for c in q.checks],
+            } for q in ex.questions],
+        })
+    return {
+        "report_version": REPORT_VERSION,
+        "student": report.student,
+        "score": _num(report.score),
+        "max_score": _num(report.max_score),
+        "grader_version": report.grader_version,
+        "graded_at": report.graded_at,
+        "isolation": report.isolation,
+        "exercises": exercises,
+    }
+
+
+def validate_report(data: dict[str, Any]) -> None:
+    """Raise GraderError when a report does not match the published schema."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise GraderError(f"report for {data.get('student')!r} does not match its schema at {where}: {error.message}")
+
+
+def write_report(report: StudentReport, path: Path) -> dict[str, Any]:
+    """Validate and atomically write one report; returns the dict written."""
+    data = report_to_dict(report)
+    validate_report(data)
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    return data
+
+
+def _num(value: float) -> float | int:
+    value = round(float(value), 4)
+    return int(value) if value.is_integer() else value

@@ -1,0 +1,312 @@
+"""Where a student kernel runs: isolation level, resource limits, the bubblewrap command, cleanup.
+
+One `Sandbox` per notebook run. It owns a private temporary tree (the student's working directory and the
+kernel's socket directory), builds the command that starts the kernel inside it, and on `close()` makes sure
+no process it started survives and the tree is gone.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+from .errors import SandboxError
+
+SANDBOX_HOME = "/home/student"
+SANDBOX_MARKER = "GRADER_SANDBOX_ID"
+FIRST_SANDBOX_UID = 62000
+
+
+class Isolation(str, enum.Enum):
+    """What the instructor asked for with --isolation."""
+
+    AUTO = "auto"
+    STRICT = "strict"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one student notebook. Times in seconds, sizes in bytes."""
+
+    cell_timeout: float = 60.0
+    notebook_timeout: float = 600.0
+    call_timeout: float = 60.0
+    startup_timeout: float = 60.0
+    cpu_seconds: int = 900
+    memory_bytes: int = 6 * 1024**3
+    max_processes: int = 256  # threads count too: torch and ipykernel use a few dozen
+    file_size_bytes: int = 64 * 1024**2
+    open_files: int = 1024
+    output_bytes: int = 4 * 1024**2
+    response_bytes: int = 16 * 1024**2
+    torch_threads: int = 1
+
+    def rlimits(self) -> dict[str, int]:
+        return {
+            "cpu_seconds": self.cpu_seconds,
+            "memory_bytes": self.memory_bytes,
+            "file_size_bytes": self.file_size_bytes,
+            "max_processes": self.max_processes,
+            "open_files": self.open_files,
+            "core_bytes": 0,
+        }
+
+
+@dataclass(frozen=True)
+class IsolationReport:
+    """Which protections were in force; goes into every report and onto the terminal."""
+
+    level: str  # "bwrap" or "none"
+    requested: str
+    protections: dict[str, bool] = field(default_factory=dict)
+    warning: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_problem() -> str | None:
+    """None when bubblewrap can build our sandbox here, else a sentence saying why not."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return "bubblewrap (bwrap) is not installed"
+    probe = [exe, *_namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not run: {exc}"
+    if done.returncode != 0:
+        return f"bubblewrap cannot create namespaces here: {done.stderr.strip()[:200]}"
+    return None
+
+
+def resolve_isolation(requested: Isolation | str) -> IsolationReport:
+    """Decide the isolation level actually used; strict without bubblewrap is an error."""
+    requested = Isolation(requested)
+    problem = bwrap_problem() if requested != Isolation.NONE else "isolation none was requested"
+    root = os.geteuid() == 0
+    if problem is None:
+        return IsolationReport(
+            level="bwrap",
+            requested=requested.value,
+            protections={
+                "resource_limits": True,
+                "private_filesystem": True,
+                "no_network": True,
+                "private_pids": True,
+                "unprivileged_uid": True if root else False,
+                "all_processes_killed": True,
+            },
+        )
+    if requested == Isolation.STRICT:
+        raise SandboxError(f"--isolation strict needs bubblewrap, but {problem}")
+    return IsolationReport(
+        level="none",
+        requested=requested.value,
+        protections={
+            "resource_limits": True,
+            "private_filesystem": False,
+            "no_network": False,
+            "private_pids": False,
+            "unprivileged_uid": False,
+            "all_processes_killed": False,
+        },
+        warning=(
+            f"weaker isolation: {problem}. Student code runs with resource limits in a scratch directory, "
+            "but can read any file this user can read, use the network and leave processes behind "
+            "(the grader kills those it can find)."
+        ),
+    )
+
+
+def _namespace_flags() -> list[str]:
+    flags = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        flags.insert(0, "--unshare-user")
+    return flags
+
+
+def _python_roots() -> list[Path]:
+    """Directories the kernel needs to run this Python and its packages, read-only."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    exe_dir = Path(sys.executable).resolve().parent
+    if not any(exe_dir.is_relative_to(r) for r in roots):
+        roots.add(exe_dir)
+    return sorted(roots)
+
+
+class Sandbox:
+    """A private working tree plus the command that starts a kernel confined to it."""
+
+    def __init__(self, isolation: IsolationReport, limits: Limits, slot: int = 0) -> None:
+        self.isolation = isolation
+        self.limits = limits
+        self.token = secrets.token_hex(8)
+        # Short path: unix socket names must stay under ~100 bytes.
+        self.root = Path(tempfile.mkdtemp(prefix="grd-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        self.workdir = self.root / "home"
+        self.runtime_dir = self.root / "run"
+        self.workdir.mkdir()
+        self.runtime_dir.mkdir()
+        self.uid = FIRST_SANDBOX_UID + slot if (os.geteuid() == 0 and isolation.level == "bwrap") else None
+        if self.uid is not None:
+            os.chown(self.root, self.uid, self.uid)
+            os.chown(self.workdir, self.uid, self.uid)
+            os.chown(self.runtime_dir, self.uid, self.uid)
+        os.chmod(self.root, 0o700 if self.uid is None else 0o755)
+
+    @property
+    def kernel_cwd(self) -> str:
+        """The working directory as the kernel sees it."""
+        return SANDBOX_HOME if self.isolation.level == "bwrap" else str(self.workdir)
+
+    def add_files(self, files: list[Path]) -> None:
+        """Copy the student's own files (never anyone else's) into the working directory."""
+        for src in files:
+            dest = self.workdir / src.name
+            shutil.copyfile(src, dest)
+            if self.uid is not None:
+                os.chown(dest, self.uid, self.uid)
+
+    def chown_for_kernel(self, path: Path) -> None:
+        """Let the sandbox uid read a file the grader wrote (the connection file)."""
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
+
+    def environment(self) -> dict[str, str]:
+        """A scrubbed environment: nothing of the grader's (secrets included) reaches the kernel."""
+        home = self.kernel_cwd
+        threads = str(self.limits.torch_threads)
+        tmp = "/tmp" if self.isolation.level == "bwrap" else str(self.workdir / ".tmp")
+        if self.isolation.level != "bwrap":
+            Path(tmp).mkdir(exist_ok=True)
+        return {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "USER": "student",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TMPDIR": tmp,
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "MPLCONFIGDIR": f"{tmp}/matplotlib",
+            "IPYTHONDIR": f"{tmp}/ipython",
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter",
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            SANDBOX_MARKER: self.token,
+        }
+
+    def wrap(self, kernel_argv: list[str]) -> list[str]:
+        """The full command: launcher (limits, uid) inside bubblewrap when available."""
+        import json
+
+        settings = {"limits": self.limits.rlimits(), "uid": self.uid, "gid": self.uid}
+        if self.uid is None and os.geteuid() != 0:
+            # RLIMIT_NPROC counts every process of the real user, not just this kernel's.
+            settings["limits"]["max_processes"] += len(_processes_of_uid(os.getuid()))
+        launcher = [sys.executable, "-I", "-c", _launcher_source(), json.dumps(settings)]
+        if self.isolation.level != "bwrap":
+            return [*launcher, *kernel_argv]
+        return [*self._bwrap_argv(), *launcher, *kernel_argv]
+
+    def _bwrap_argv(self) -> list[str]:
+        argv = [shutil.which("bwrap") or "bwrap", *_namespace_flags(), "--die-with-parent", "--new-session"]
+        argv += ["--hostname", "sandbox"]
+        if self.uid is not None:
+            argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        made: set[str] = set()
+        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/") / top
+            if host.is_symlink():
+                argv += ["--symlink", os.readlink(host), str(host)]
+            elif host.is_dir():
+                argv += ["--ro-bind", str(host), str(host)]
+            made.add(str(host))
+        for etc in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "alternatives", "mime.types"):
+            argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        made.update({"/proc", "/dev", "/tmp", "/etc"})
+        for root in _python_roots():
+            if str(root) in made or any(root.is_relative_to(m) for m in made if m != "/tmp"):
+                continue
+            argv += _parent_dirs(root, made)
+            argv += ["--ro-bind", str(root), str(root)]
+            made.add(str(root))
+        argv += _parent_dirs(self.runtime_dir, made)
+        argv += ["--bind", str(self.runtime_dir), str(self.runtime_dir)]
+        argv += _parent_dirs(Path(SANDBOX_HOME), made)
+        argv += ["--bind", str(self.workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+        return argv
+
+    def kill_leftovers(self) -> int:
+        """Kill every process this sandbox started that is still alive; returns how many were found."""
+        victims = []
+        for proc in psutil.process_iter(["pid", "uids"]):
+            try:
+                if self.uid is not None and proc.info["uids"] and proc.info["uids"].real == self.uid:
+                    victims.append(proc)
+                elif proc.pid != os.getpid() and proc.environ().get(SANDBOX_MARKER) == self.token:
+                    victims.append(proc)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+                continue
+        for proc in victims:
+            try:
+                proc.send_signal(signal.SIGKILL)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        psutil.wait_procs(victims, timeout=5)
+        return len(victims)
+
+    def close(self) -> None:
+        """Kill leftovers and remove the private tree."""
+        self.kill_leftovers()
+        for _ in range(3):
+            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.root.exists():
+                return
+            time.sleep(0.2)
+            self.kill_leftovers()
+
+
+def _parent_dirs(path: Path, made: set[str]) -> list[str]:
+    """bwrap creates missing parents with the host's modes; make them traversable explicitly."""
+    argv: list[str] = []
+    for parent in reversed(path.parents):
+        name = str(parent)
+        if name == "/" or name in made:
+            continue
+        argv += ["--perms", "0755", "--dir", name]
+        made.add(name)
+    return argv
+
+
+def _processes_of_uid(uid: int) -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["pid", "uids"]):
+        uids = proc.info.get("uids")
+        if uids is not None and uids.real == uid:
+            found.append(proc.pid)
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def _launcher_source() -> str:
+    return (Path(__file__).with_name("launcher.py")).read_text(encoding="utf-8")

@@ -1,0 +1,50 @@
+"""Pure scoring: rubric + check outcomes + written answers (+ instructor scores) -> question results."""
+
+from __future__ import annotations
+
+from .models import CheckResult, QuestionResult
+from .plugin import Outcome
+from .rubric import ManualSpec, Rubric
+
+ManualScores = dict[str, tuple[float, str]]  # check id -> (points, comment)
+
+
+def score_questions(rubric: Rubric, outcomes: dict[str, Outcome], answers: dict[str, str | None],
+                    templates: dict[str, str], manual_scores: ManualScores | None = None,
+                    missing_message: str = "this check did not run") -> tuple[QuestionResult, ...]:
+    """Points per check: full for `passed`, none otherwise; manual items from the instructor's scores."""
+    manual_scores = manual_scores or {}
+    questions = []
+    for question in rubric.questions:
+        results = []
+        for spec in question.checks:
+            outcome = outcomes.get(spec.id)
+            if outcome is None:
+                results.append(CheckResult(spec.id, "error", 0.0, spec.points, spec.visibility, missing_message, spec.hint))
+                continue
+            points = spec.points if outcome.status == "passed" else 0.0
+            results.append(CheckResult(spec.id, outcome.status, points, spec.points, spec.visibility,
+                                       outcome.message, spec.hint))
+        for item in question.manual:
+            results.append(_manual_result(item, answers.get(item.answer), templates.get(item.answer),
+                                          manual_scores.get(item.id)))
+        questions.append(QuestionResult(question.id, question.title, tuple(results)))
+    return tuple(questions)
+
+
+def _manual_result(item: ManualSpec, answer: str | None, template: str | None,
+                   entered: tuple[float, str] | None) -> CheckResult:
+    if answer is None or not answer.strip() or _normalise(answer) == _normalise(template or ""):
+        return CheckResult(item.id, "failed", 0.0, item.points, "public",
+                           "no answer written (the answer cell is empty or unchanged)", item.hint)
+    if entered is None:
+        return CheckResult(item.id, "manual", 0.0, item.points, "public",
+                           "written answer awaiting the instructor's score", item.hint)
+    points, comment = entered
+    points = max(0.0, min(item.points, points))
+    return CheckResult(item.id, "manual", points, item.points, "public", comment or "scored by the instructor",
+                       item.hint)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,267 @@
+"""Public checks for 02_logistic_regression: the lesson's data, model and training run.
+
+`train`, `convergence` and `experiments` use the student's LR inside the student's train. A mistake in LR
+is marked once, in `model`: when LR is wrong and train then fails, the train-based checks only require
+that train is implemented (see `_excused_by_model`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from grader.checks import Feedback, MissingDefinition, StudentException, check, expect_tensor
+from grader.codec import ModuleValue, TensorValue
+
+LESSON_CONFIGS = [(1.7, 1), (1, 1), (5, 1), (1.7, 5), (1.7, -1)]
+PROBE = [[0.5, -1.0], [2.0, 3.0], [-2.5, 0.0], [1.7, 1.7], [-4.0, 6.0]]
+LOSS_RTOL, LOSS_ATOL = 1e-5, 1e-6
+
+
+# ----------------------------------------------------------------------------- helpers
+@functools.lru_cache(maxsize=None)
+def _lesson_data(make_data):
+    return make_data()
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_run(train, make_data):
+    x, y = _lesson_data(make_data)
+    return train(x, y)
+
+
+def _simulate(reference, x, y, *, steps, lr=0.01, momentum=0.9, seed=10, zero_grad=True):
+    """Losses of the lesson's loop in the trusted process (zero_grad=False: the lesson as printed)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = reference.LR()
+    loss_fn = torch.nn.BCELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(x).squeeze(), y)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _tensor_of(value):
+    if isinstance(value, TensorValue) and value.exact_type:
+        return value.to_torch().detach()
+    return None
+
+
+def _model_is_right(student, reference) -> bool:
+    """The `model` question's test, quietly: LR() after torch.manual_seed(10) computes the lesson's model."""
+    try:
+        handle = student.call("LR", _seed=10, _keep=True)
+        out = student.call_method(handle, "forward", torch.tensor(PROBE))
+    except (StudentException, MissingDefinition):
+        return False
+    got = _tensor_of(out)
+    with torch.random.fork_rng():
+        torch.manual_seed(10)
+        expected = reference.LR()(torch.tensor(PROBE)).detach()
+    return got is not None and got.dtype == torch.float32 and got.shape == expected.shape and torch.allclose(
+        got, expected, atol=1e-6, rtol=1e-5)
+
+
+def _train_result(student, reference, *args, _seed=0, **kwargs):
+    """student train(...) result, or None when a wrong LR makes train fail (then `model` already lost the points)."""
+    try:
+        return student.call("train", *args, _seed=_seed, **kwargs)
+    except StudentException as exc:
+        if "implement train" in exc.message or _model_is_right(student, reference):
+            raise
+        return None
+
+
+def _expect_train_result(result):
+    if not isinstance(result, dict) or not {"model", "iterations", "accuracy", "losses"} <= set(result):
+        raise Feedback('train should return a dict with the keys "model", "iterations", "accuracy" and "losses".')
+    if not isinstance(result["iterations"], int) or isinstance(result["iterations"], bool):
+        raise Feedback('result["iterations"] should be an int: the index of the last iteration run.')
+    if not isinstance(result["accuracy"], float):
+        raise Feedback('result["accuracy"] should be a Python float (correct.item() / train_y.size(0)).')
+    losses = result["losses"]
+    if not isinstance(losses, list) or not all(isinstance(v, float) for v in losses):
+        raise Feedback('result["losses"] should be a list of Python floats (loss.item() of each iteration).')
+    if len(losses) != result["iterations"] + 1:
+        raise Feedback('result["losses"] should hold one loss per iteration run: iterations + 1 values.')
+
+
+def _close_lists(a, b, n=None) -> bool:
+    a, b = a[:n], b[:n]
+    return len(a) == len(b) and torch.allclose(torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64),
+                                               rtol=LOSS_RTOL, atol=LOSS_ATOL)
+
+
+# ----------------------------------------------------------------------------- make_data
+@check("make_data", "lesson_data")
+def test_make_data_lesson_data(student, reference):
+    result = student.call("make_data", _seed=0)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise Feedback("make_data() should return the pair (train_x, train_y).")
+    x, y = result
+    rx, ry = _lesson_data(reference.make_data)
+    tx, ty = _tensor_of(x), _tensor_of(y)
+    if tx is not None and ty is not None and tx.shape == rx.shape and ty.shape == ry.shape:
+        if torch.equal(tx, rx) and torch.equal(ty, 1 - ry):
+            raise Feedback("The points are right but the labels are swapped: the cloud around +mean_value "
+                           "(x0, drawn first) is class 0 (y0 = zeros), the one around -mean_value is class 1.")
+        if not torch.equal(tx, rx):
+            again = _tensor_of(student.call("make_data", _seed=1)[0])
+            if again is not None and not torch.equal(again, tx):
+                raise Feedback("make_data() returned different points on two calls: start with "
+                               "torch.manual_seed(seed) so that the data is the lesson's (torch.manual_seed(10)).")
+    expect_tensor(x, rx.tolist(), atol=0, rtol=0, what="train_x of make_data() (must equal the lesson's data)")
+    expect_tensor(y, ry.tolist(), atol=0, rtol=0, what="train_y of make_data() (100 zeros, then 100 ones)")
+
+
+# ----------------------------------------------------------------------------- model
+@check("model", "lesson_model")
+def test_model_lesson_model(student, reference):
+    module = student.call("LR", _seed=10)
+    if not isinstance(module, ModuleValue):
+        raise Feedback("LR() should create an nn.Module (class LR(nn.Module)).")
+    weight, bias = module.state.get("features.weight"), module.state.get("features.bias")
+    if weight is None or bias is None or tuple(weight.shape) != (1, 2) or tuple(bias.shape) != (1,):
+        raise Feedback("LR should hold self.features = nn.Linear(2, 1) (parameters features.weight [1, 2] and "
+                       "features.bias [1]).")
+    with torch.random.fork_rng():
+        torch.manual_seed(10)
+        lesson = reference.LR()
+    if set(module.state) != {"features.weight", "features.bias"}:
+        raise Feedback("LR should hold only nn.Linear(2, 1) as parameters (the sigmoid has none).")
+    if not torch.allclose(weight.to_torch().detach(), lesson.features.weight.detach(), atol=1e-6) or \
+            not torch.allclose(bias.to_torch().detach(), lesson.features.bias.detach(), atol=1e-6):
+        raise Feedback("After torch.manual_seed(10), LR() should start from the lesson's initial weights: create "
+                       "nn.Linear(2, 1) in __init__ before anything else random, and nothing else with parameters.")
+    handle = student.call("LR", _seed=10, _keep=True)
+    probe = torch.tensor(PROBE)
+    out = student.call_method(handle, "forward", probe)
+    linear = lesson.features(probe).detach()
+    got = _tensor_of(out)
+    if got is not None and got.shape == (len(PROBE),):
+        raise Feedback("forward returns shape [N]; it should return [N, 1] like nn.Linear(2, 1) followed by a "
+                       "sigmoid (train squeezes it).")
+    if got is not None and got.shape == linear.shape and torch.allclose(got, linear, atol=1e-6):
+        raise Feedback("forward returns the raw scores WX+b: apply the sigmoid so that it returns probabilities "
+                       "in (0, 1) (逻辑回归 = 线性组合 WX+b 再输入到 sigmoid 函数).")
+    expect_tensor(out, torch.sigmoid(linear).tolist(), atol=1e-6,
+                  what=f"LR()(x) for the {len(PROBE)} points {PROBE} (after torch.manual_seed(10))")
+
+
+# ----------------------------------------------------------------------------- train
+@check("train", "lesson_run")
+def test_train_lesson_run(student, reference):
+    x, y = _lesson_data(reference.make_data)
+    result = _train_result(student, reference, x, y, _seed=0)
+    if result is None:
+        return
+    _expect_train_result(result)
+    ref = _reference_run(reference.train, reference.make_data)
+    losses, ref_losses = result["losses"], ref["losses"]
+    if not _close_lists(losses, ref_losses, 1):
+        raise Feedback(f"The first loss is {losses[0]:.6f}, the reference's {ref_losses[0]:.6f}: the initial "
+                       "model differs. Call torch.manual_seed(seed) right before model = LR(), and use "
+                       "nn.BCELoss() on y_pred.squeeze().")
+    n = min(len(losses), len(ref_losses), 5)
+    if not _close_lists(losses, ref_losses, n):
+        if _close_lists(losses, _simulate(reference, x, y, steps=n, zero_grad=False), n):
+            raise Feedback("Your losses follow the lesson's loop without optimizer.zero_grad(): the gradients of "
+                           "all previous iterations keep adding up (梯度不自动清零). Call optimizer.zero_grad() in "
+                           "every iteration before loss.backward().")
+        raise Feedback("The first loss matches the reference but the next ones do not: each iteration should do "
+                       "forward, loss, optimizer.zero_grad(), loss.backward(), optimizer.step() with "
+                       "SGD(model.parameters(), lr=lr, momentum=momentum).")
+    if result["iterations"] != ref["iterations"]:
+        raise Feedback(f"Training stopped at iteration {result['iterations']}; the reference stops at iteration "
+                       f"{ref['iterations']}, the first whose accuracy exceeds target_acc=0.99. Compute the "
+                       "accuracy of this iteration's y_pred (threshold 0.5) and break as soon as acc > target_acc; "
+                       "iterations is the index of that last iteration.")
+    if not _close_lists(losses, ref_losses):
+        raise Feedback("The losses drift away from the reference's run during training.")
+    if abs(result["accuracy"] - ref["accuracy"]) > 1e-6:
+        raise Feedback(f"accuracy is {result['accuracy']}, expected {ref['accuracy']}: the fraction of this "
+                       "iteration's predictions (y_pred >= 0.5) that equal train_y.")
+
+
+# ----------------------------------------------------------------------------- convergence
+@check("convergence", "lesson_data")
+def test_convergence_lesson_data(student, reference):
+    x, y = _lesson_data(reference.make_data)
+    result = _train_result(student, reference, x, y, _seed=0)
+    if result is None:
+        return
+    if not isinstance(result, dict) or not isinstance(result.get("accuracy"), float) or not isinstance(
+            result.get("iterations"), int):
+        raise Feedback('train should return a dict with "accuracy" (float) and "iterations" (int).')
+    if not result["accuracy"] > 0.99 or not 0 <= result["iterations"] < 1000:
+        raise Feedback(f"On the lesson's data train reached accuracy {result['accuracy']:.3f} at iteration "
+                       f"{result['iterations']}; it should pass 0.99 within 1000 iterations (the reference does at "
+                       "iteration 425).")
+
+
+# ----------------------------------------------------------------------------- experiments
+def _outcome(student, name, *args, **kwargs):
+    try:
+        return "returned", student.call(name, *args, **kwargs)
+    except StudentException as exc:
+        if exc.type_name == "NotImplementedError" and name == "experiment":
+            raise
+        return "raised", exc.type_name
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, TensorValue) and isinstance(b, TensorValue):
+        return (a.dtype, tuple(a.shape)) == (b.dtype, tuple(b.shape)) and torch.allclose(
+            a.to_torch().detach().double(), b.to_torch().detach().double(), rtol=1e-6, atol=1e-7, equal_nan=True)
+    if isinstance(a, ModuleValue) and isinstance(b, ModuleValue):
+        return a.class_name == b.class_name and set(a.state) == set(b.state) and all(
+            _same(a.state[k], b.state[k]) for k in a.state)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(p, q) for p, q in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-7 + 1e-6 * abs(b)
+    return type(a) is type(b) and a == b
+
+
+def _matches_composition(student, mean_value, bias, seed) -> bool:
+    """experiment(m, b) behaves as train(*make_data(mean_value=m, bias=b)), both the student's own."""
+    got = _outcome(student, "experiment", mean_value, bias, _seed=seed)
+    data = _outcome(student, "make_data", mean_value=mean_value, bias=bias, _seed=seed)
+    if data[0] == "raised":
+        expected = data
+    else:
+        args = tuple(data[1]) if isinstance(data[1], (tuple, list)) else (data[1],)
+        expected = _outcome(student, "train", *args)
+    return got[0] == expected[0] and _same(got[1], expected[1])
+
+
+@check("experiments", "lesson_configs")
+def test_experiments_lesson_configs(student):
+    for mean_value, bias in LESSON_CONFIGS:
+        if not _matches_composition(student, mean_value, bias, seed=0):
+            raise Feedback(f"experiment({mean_value}, {bias}) does not return what "
+                           f"train(*make_data(mean_value={mean_value}, bias={bias})) returns: make the data with "
+                           "these two values (as mean_value= and bias=) and train on it with train's defaults.")
+
+
+# ----------------------------------------------------------------------------- plots
+@check("plots", "five_plots")
+def test_plots_five_plots(student):
+    images = sum(
+        1
+        for cell in student.notebook.cells if cell.get("cell_type") == "code"
+        for output in cell.get("outputs", []) if "image/png" in output.get("data", {})
+    )
+    if images < len(LESSON_CONFIGS):
+        raise Feedback(f"The notebook shows {images} plot(s); it should show a decision-boundary plot for each of "
+                       f"the {len(LESSON_CONFIGS)} configurations of 作业2 (run the show_experiment cells).")
