@@ -175,7 +175,7 @@ def grade_submission(submission: Submission, options: GradingOptions, out_dir: P
                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
     data = write_report(report, student_dir / "report.json")
     write_atomic(out_dir / INSTRUCTOR_DIR / f"{submission.student}.json",
-                 json.dumps(details, ensure_ascii=False, indent=2, default=str))
+                 json.dumps(details, ensure_ascii=False, indent=2, default=str), mode=0o600)
     return data
 
 

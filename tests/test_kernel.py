@@ -151,26 +151,31 @@ def test_environment_is_scrubbed(isolation, monkeypatch):
 @needs_bwrap
 def test_bwrap_hides_course_files_network_and_host_processes(isolation, tmp_path):
     assert isolation.level == "bwrap"
-    hidden = PROJECT / "grader" / "errors.py"
+    hidden = PROJECT / "rubrics" / "checks" / "autograd" / "hidden" / "test_autograd_hidden.py"
+    reference = PROJECT / "reference" / "01_autograd.ipynb"
+    other_student = tmp_path / "other_student.ipynb"
+    other_student.write_text("{}")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     port = listener.getsockname()[1]
     nb = notebook(
         "import os, json, socket\nresult = {}",
-        f"result['course_visible'] = os.path.exists({str(hidden)!r})",
+        f"result['course_visible'] = [os.path.exists(p) for p in {[str(hidden), str(reference), str(other_student)]!r}]",
         "result['home'] = sorted(os.listdir('.'))",
         f"try:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    result['net'] = 'connected'\n"
         "except OSError as e:\n    result['net'] = type(e).__name__",
         "result['uid'] = os.getuid()\nresult['pids'] = len([p for p in os.listdir('/proc') if p.isdigit()])",
         "def report():\n    return result",
     )
-    session, _ = run(nb, isolation, files=[hidden.parent / "launcher.py"])
+    own_file = tmp_path / "data.csv"
+    own_file.write_text("1,2\n")
+    session, _ = run(nb, isolation, files=[own_file])
     with session:
         result = session.call("report")
     listener.close()
-    assert result["course_visible"] is False
-    assert result["home"] == ["launcher.py"]  # the student's own files only
+    assert result["course_visible"] == [False, False, False]
+    assert result["home"] == ["data.csv"]  # the student's own files only
     assert result["net"] != "connected"
     assert result["pids"] < 10  # its own PID namespace
     if os.geteuid() == 0:
