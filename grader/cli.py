@@ -13,15 +13,16 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
-from .errors import GraderError, UsageError
+from .errors import GraderError, RubricError, SandboxError, UsageError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 class DefaultGroup(click.Group):
@@ -33,9 +34,12 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _fail(exc: GraderError) -> None:
-    err.print(f"[red]error:[/red] {exc}", highlight=False)
-    sys.exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_INTERNAL)
+def _fail(exc: Exception) -> None:
+    if isinstance(exc, GraderError):
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(EXIT_USAGE if isinstance(exc, (UsageError, RubricError, SandboxError)) else EXIT_INTERNAL)
+    err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
+    sys.exit(EXIT_INTERNAL)
 
 
 def _course(path: Path) -> Any:
@@ -93,7 +97,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         out_dir = out_dir or submissions.resolve().parent / "graded"
         report = resolve_isolation(isolation)
         if report.warning:
-            err.print(f"[yellow]warning:[/yellow] {report.warning}", highlight=False)
+            err.print(f"[yellow]warning:[/yellow] {escape(report.warning)}", highlight=False)
         else:
             err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
                       highlight=False)
@@ -109,7 +113,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
             reports = grade_batch(submissions, out_dir, options,
                                   on_start=lambda n: progress.update(task, total=n),
                                   on_done=lambda r: progress.advance(task))
-    except GraderError as exc:
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
         _fail(exc)
         return
     table = Table(title=f"{len(reports)} submission(s) graded -> {out_dir}")
@@ -132,7 +136,7 @@ def assign_cmd(course_dir: Path) -> None:
 
     try:
         written = assign(course_dir / "reference", course_dir / "exercises")
-    except GraderError as exc:
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
         _fail(exc)
         return
     for path in written:
@@ -147,13 +151,13 @@ def verify_cmd(course_dir: Path, isolation: str) -> None:
     from .verify import verify
 
     try:
-        problems = verify(_course(course_dir), isolation, log=lambda line: err.print(line, highlight=False))
-    except GraderError as exc:
+        problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False))
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
         _fail(exc)
         return
     if problems:
         for line in problems:
-            err.print(f"[red]FAIL[/red] {line}", highlight=False)
+            err.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
         sys.exit(EXIT_FAILED)
     out.print("verify: all course material holds up")
 

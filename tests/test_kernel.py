@@ -206,3 +206,36 @@ def test_no_process_survives_the_session(isolation):
 
     assert [p.pid for p in psutil.process_iter() if leftover(p)] == []
     assert not sandbox.root.exists()
+
+
+def test_foreign_kernelspec_and_stdin_and_magics(isolation):
+    nb = notebook(
+        "try:\n    input('name? ')\nexcept Exception as e:\n    print('NO STDIN', type(e).__name__)",
+        "%time x = 1\ny = x + 1",
+        "def y_value():\n    return y",
+    )
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    session, executed = run(nb, isolation)
+    with session:
+        assert "NO STDIN StdinNotImplementedError" in outputs_text(executed.cells[0])
+        assert session.call("y_value") == 2
+
+
+def test_notebook_time_limit_stops_the_rest(isolation):
+    limits = Limits(cell_timeout=10, notebook_timeout=4, call_timeout=5)
+    nb = notebook("import time\ntime.sleep(2.5)", "time.sleep(2.5)", "never = True")
+    session, executed = run(nb, isolation, limits)
+    with session:
+        kinds = [(p.cell_index, p.kind) for p in session.problems]
+        assert (2, "notebook_timeout") in kinds or (1, "timeout") in kinds, kinds
+        with pytest.raises(MissingDefinition):
+            session.call("never")
+
+
+def test_cpu_time_limit_ends_a_busy_kernel_and_the_rest_still_runs(isolation):
+    limits = Limits(cell_timeout=30, notebook_timeout=120, call_timeout=5, cpu_seconds=3)
+    nb = notebook("while True:\n    pass", "def alive():\n    return 'yes'")
+    session, executed = run(nb, isolation, limits)
+    with session:
+        assert [(p.cell_index, p.kind) for p in session.problems] == [(0, "kernel_died")]
+        assert session.call("alive") == "yes"
