@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import time
@@ -204,12 +205,14 @@ class KernelSession:
         return self._run(self._run_notebook())
 
     async def _run_notebook(self) -> NotebookNode:
-        deadline = time.monotonic() + self.limits.notebook_timeout
         for _attempt in range(MAX_RESTARTS + 1):
             self.notebook = nbformat.from_dict(self.source)
             await self._stop_kernel()
             await self._start_kernel()
-            died_at = await self._execute_cells(deadline)
+            # The agent goes in before the student's first cell, so it holds pristine references.
+            await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
+            # Each run gets the whole notebook budget; kernel start-up is not the student's time.
+            died_at = await self._execute_cells(time.monotonic() + self.limits.notebook_timeout)
             if died_at is None:
                 return self.notebook
             # A re-run skips the killer, and the cells that timed out: they would only time out again.
@@ -236,7 +239,7 @@ class KernelSession:
                               f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was reached; "
                               "this cell and the ones after it did not run")
                 return None
-            client.timeout = int(max(1, min(self.limits.cell_timeout, remaining)))
+            client.timeout = max(1, math.ceil(min(self.limits.cell_timeout, remaining)))
             client.current_cell = index
             try:
                 await asyncio.wait_for(client.async_execute_cell(cell, index),
@@ -254,7 +257,7 @@ class KernelSession:
                     self._problem(index, "timeout", "this cell ignored the interrupt after its time limit; the "
                                   "kernel was restarted and the notebook re-run without it")
                     return index
-                self._problem(index, "timeout", f"this cell was interrupted after {client.timeout}s")
+                self._problem(index, "timeout", f"this cell was interrupted after {client.timeout:.0f}s")
             if index in client.truncated_cells:
                 self._problem(index, "output_truncated", "this cell's output was cut: too much output")
         return None
@@ -308,6 +311,7 @@ class KernelSession:
         if self._client is None or self._needs_restart:
             await self._run_notebook()
         if not self._agent_ready:
+            # A no-op unless the notebook wiped it (`%reset`, `del`): then it is defined again.
             await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
             self._agent_ready = True
 

@@ -27,6 +27,8 @@ from .errors import SandboxError
 SANDBOX_HOME = "/home/student"
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
 FIRST_SANDBOX_UID = 62000
+SANDBOX_UIDS = 1000
+UID_LOCK_DIR = Path("/run/lock/grader-uids") if Path("/run/lock").is_dir() else Path("/tmp/grader-uids")
 
 
 class Isolation(str, enum.Enum):
@@ -162,8 +164,10 @@ class Sandbox:
         self.runtime_dir = self.root / "run"
         self.workdir.mkdir()
         self.runtime_dir.mkdir()
-        self.uid = FIRST_SANDBOX_UID + slot if (os.geteuid() == 0 and isolation.level == "bwrap") else None
-        if self.uid is not None:
+        self._uid_lock: int | None = None
+        self.uid: int | None = None
+        if os.geteuid() == 0 and isolation.level == "bwrap":
+            self.uid, self._uid_lock = _claim_uid(slot)
             os.chown(self.root, self.uid, self.uid)
             os.chown(self.workdir, self.uid, self.uid)
             os.chown(self.runtime_dir, self.uid, self.uid)
@@ -276,14 +280,50 @@ class Sandbox:
         return len(victims)
 
     def close(self) -> None:
-        """Kill leftovers and remove the private tree."""
-        self.kill_leftovers()
-        for _ in range(3):
-            shutil.rmtree(self.root, ignore_errors=True)
-            if not self.root.exists():
-                return
-            time.sleep(0.2)
+        """Kill leftovers, remove the private tree, then give the uid back."""
+        try:
             self.kill_leftovers()
+            for _ in range(3):
+                shutil.rmtree(self.root, ignore_errors=True)
+                if not self.root.exists():
+                    break
+                time.sleep(0.2)
+                self.kill_leftovers()
+        finally:
+            if self._uid_lock is not None:
+                os.close(self._uid_lock)  # releases the flock
+                self._uid_lock = None
+
+
+def _claim_uid(start: int) -> tuple[int, int]:
+    """A sandbox uid no other sandbox on this machine holds, locked until the returned fd is closed.
+
+    Every process of a sandbox's uid is killed when the sandbox closes, so two sandboxes (even of two
+    grader runs) must never share one. A free lock with processes still running under its uid means a
+    grader died without cleaning up: those orphans are killed before the uid is reused.
+    """
+    import fcntl
+
+    UID_LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for offset in range(SANDBOX_UIDS):
+        uid = FIRST_SANDBOX_UID + (start + offset) % SANDBOX_UIDS
+        fd = os.open(UID_LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        orphans = []
+        for pid in _processes_of_uid(uid):
+            try:
+                proc = psutil.Process(pid)
+                proc.kill()
+                orphans.append(proc)
+            except psutil.Error:
+                pass
+        psutil.wait_procs(orphans, timeout=5)
+        return uid, fd
+    raise SandboxError(f"all {SANDBOX_UIDS} sandbox uids from {FIRST_SANDBOX_UID} are in use")
 
 
 def _parent_dirs(path: Path, made: set[str]) -> list[str]:

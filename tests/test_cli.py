@@ -31,8 +31,11 @@ def one_line_error(result) -> str:
 @pytest.mark.slow
 def test_grading_the_bundled_examples(project, isolation, tmp_path):
     out = tmp_path / "graded"
-    result = invoke("examples/submissions", "--out", str(out), "--course", str(project),
-                    "--isolation", isolation.requested)
+    manual = tmp_path / "manual.csv"
+    manual.write_text("student,check,points,comment\nalice,logistic_regression.hw1.answer,5,clear\n"
+                      "alice,logistic_regression.hw2.answer,4,mean_value well observed\n", encoding="utf-8")
+    result = invoke(str(project / "examples" / "submissions"), "--out", str(out), "--course", str(project),
+                    "--isolation", isolation.requested, "--manual", str(manual))
     assert result.exit_code == 0, result.output
     students = ["alice", "bob", "dana", "张伟"]
     reports = {}
@@ -42,7 +45,11 @@ def test_grading_the_bundled_examples(project, isolation, tmp_path):
         reports[student] = {e["id"]: e for e in data["exercises"]}
         assert data["isolation"]["level"] == isolation.level
     assert reports["alice"]["autograd"]["score"] == 50
-    assert reports["alice"]["logistic_regression"]["score"] == 40  # + 10 awaiting manual scores
+    assert reports["alice"]["logistic_regression"]["score"] == 49  # 40 automatic + 5 + 4 from --manual
+    hw2 = reports["alice"]["logistic_regression"]["questions"][-1]["checks"][0]
+    assert (hw2["status"], hw2["points"], hw2["message"]) == ("manual", 4, "mean_value well observed")
+    bob_hw1 = reports["bob"]["logistic_regression"]["questions"][-2]["checks"][0]
+    assert (bob_hw1["status"], bob_hw1["points"]) == ("manual", 0)  # awaiting a score
     assert 0 < reports["bob"]["autograd"]["score"] < 50
     assert reports["dana"]["autograd"]["status"] == "not_gradable"
     assert "not valid JSON" in reports["dana"]["autograd"]["message"]

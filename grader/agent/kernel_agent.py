@@ -85,8 +85,32 @@ def __grader_make_agent__():  # noqa: C901 - one closure keeps the user namespac
                 raise TooLarge("nested deeper than %d levels" % max_depth)
             stack.extend((c, depth + 1) for c in children)
 
+    # The engine runs this source before the student's first cell: the torch functions used to read
+    # tensors are captured now, so a student who later patches torch.Tensor.tolist, clone, ... cannot
+    # change what the grader is told.
+    try:
+        import torch as pristine_torch
+
+        pristine = {
+            "clone": pristine_torch.Tensor.clone, "detach": pristine_torch.Tensor.detach,
+            "cpu": pristine_torch.Tensor.cpu, "tolist": pristine_torch.Tensor.tolist,
+            "all": pristine_torch.all, "isfinite": pristine_torch.isfinite, "tensor": pristine_torch.tensor,
+            "reshape": pristine_torch.Tensor.reshape, "requires_grad_": pristine_torch.Tensor.requires_grad_,
+            "manual_seed": pristine_torch.manual_seed,
+        }
+    except ImportError:
+        pristine_torch, pristine = None, {}
+
     def torch_mod():
-        return sys.modules.get("torch")
+        return pristine_torch if pristine_torch is not None else sys.modules.get("torch")
+
+    def pristine_fn(name, torch):
+        """The function captured at start-up, or (torch imported later) the current one."""
+        if name in pristine:
+            return pristine[name]
+        if name in ("all", "isfinite", "tensor", "manual_seed"):
+            return getattr(torch, name)
+        return getattr(torch.Tensor, name)
 
     # ---------------------------------------------------------------- encoding (kernel -> grader)
     class Encoder:
@@ -193,12 +217,12 @@ def __grader_make_agent__():  # noqa: C901 - one closure keeps the user namespac
                 for s in shape:
                     numel *= s
                 self.add(numel)
-                plain = torch.Tensor.clone(torch.Tensor.detach(t))
+                plain = pristine_fn("clone", torch)(pristine_fn("detach", torch)(t))
                 if type(plain) is not torch.Tensor:  # e.g. a __torch_dispatch__ wrapper subclass
                     return self.obj(t)
-                plain = torch.Tensor.cpu(plain)
-                values = torch.Tensor.tolist(plain)
-                if name in float_dtypes and not bool(torch.all(torch.isfinite(plain))):
+                plain = pristine_fn("cpu", torch)(plain)
+                values = pristine_fn("tolist", torch)(plain)
+                if name in float_dtypes and not bool(pristine_fn("all", torch)(pristine_fn("isfinite", torch)(plain))):
                     values = self.fix_floats(values)
                 grad_fn = attr("grad_fn")
                 cls = type(t)
@@ -314,19 +338,20 @@ def __grader_make_agent__():  # noqa: C901 - one closure keeps the user namespac
                 raise BadRequest("unknown handle %s" % cut(str(v.get("id")), 40))
             return registry[v["id"]]
         if kind == "tensor":
-            import torch
-
+            torch = torch_mod()
+            if torch is None:
+                import torch
             dtype = v.get("dtype")
             if dtype not in dtype_names:
                 raise BadRequest("bad tensor dtype")
             values = unfloat(v["values"]) if dtype in float_dtypes else v["values"]
             try:
-                out = torch.tensor(values, dtype=getattr(torch, dtype)).reshape(
-                    [int(s) for s in v["shape"]])
+                out = pristine_fn("reshape", torch)(pristine_fn("tensor", torch)(values, dtype=getattr(torch, dtype)),
+                                           [int(s) for s in v["shape"]])
             except Exception as e:
                 raise BadRequest("bad tensor argument: %s" % cut(str(e), 200))
             if v.get("requires_grad"):
-                out.requires_grad_(True)
+                pristine_fn("requires_grad_", torch)(out, True)
             return out
         raise BadRequest("unknown argument kind %s" % cut(str(kind), 40))
 
@@ -424,9 +449,10 @@ def __grader_make_agent__():  # noqa: C901 - one closure keeps the user namespac
             else:
                 fn = resolve(req.get("target"))
             if seed is not None:
-                import torch
-
-                torch.manual_seed(seed)
+                torch = torch_mod()
+                if torch is None:
+                    import torch
+                pristine_fn("manual_seed", torch)(seed)
             result = fn if op == "get" else fn(*args, **kwargs)
         except (Missing, BadRequest, KeyboardInterrupt):
             raise
@@ -488,5 +514,6 @@ def __grader_make_agent__():  # noqa: C901 - one closure keeps the user namespac
     return GraderAgent()
 
 
-__grader_agent__ = __grader_make_agent__()
+if "__grader_agent__" not in globals():  # idempotent: re-sent after the notebook in case it was wiped
+    __grader_agent__ = __grader_make_agent__()
 del __grader_make_agent__
