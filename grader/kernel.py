@@ -129,6 +129,7 @@ class KernelSession:
         self._client: _BoundedClient | None = None
         self._agent_ready = False
         self._needs_restart = False
+        self._kernel_pids: frozenset[int] = frozenset()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def __enter__(self) -> "KernelSession":
@@ -182,6 +183,8 @@ class KernelSession:
             raise KernelError(f"the kernel did not start: {exc}") from None
         self._agent_ready = False
         self._needs_restart = False
+        # Before any student code runs, the sandbox holds just the kernel: remember it.
+        self._kernel_pids = frozenset(self._sandbox.processes())
 
     async def _stop_kernel(self) -> None:
         client, sandbox = self._client, self._sandbox
@@ -214,6 +217,9 @@ class KernelSession:
             # Each run gets the whole notebook budget; kernel start-up is not the student's time.
             died_at = await self._execute_cells(time.monotonic() + self.limits.notebook_timeout)
             if died_at is None:
+                # Whatever the notebook left running (a fork bomb, a daemon) would only steal the checks' time.
+                if self._sandbox is not None:
+                    self._sandbox.kill_leftovers(keep=self._kernel_pids)
                 return self.notebook
             # A re-run skips the killer, and the cells that timed out: they would only time out again.
             self.skipped_cells.add(died_at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -50,15 +51,17 @@ def parse_notebook(text: str, name: str = "notebook") -> NotebookNode:
         raise NotebookError(f"{name}: unsupported nbformat {major} (this grader reads versions 3 and 4)")
     if major == 4 and not isinstance(data.get("cells"), list):
         raise NotebookError(f"{name}: not a notebook ('cells' is missing or not a list)")
-    try:
-        nb = nbformat.reads(json.dumps(data), as_version=SUPPORTED_MAJOR)
-    except Exception as exc:  # nbformat raises many kinds for bad structure
-        raise NotebookError(f"{name}: not a valid notebook ({_first_line(exc)})") from None
-    _repair(nb)
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise NotebookError(f"{name}: not a valid notebook ({_first_line(exc)})") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing cell ids and the like: repaired below, not worth a warning
+        try:
+            nb = nbformat.reads(json.dumps(data), as_version=SUPPORTED_MAJOR)
+        except Exception as exc:  # nbformat raises many kinds for bad structure
+            raise NotebookError(f"{name}: not a valid notebook ({_first_line(exc)})") from None
+        _repair(nb)
+        try:
+            nbformat.validate(nb)
+        except nbformat.ValidationError as exc:
+            raise NotebookError(f"{name}: not a valid notebook ({_first_line(exc)})") from None
     return nb
 
 

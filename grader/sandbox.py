@@ -260,17 +260,13 @@ class Sandbox:
         argv += ["--bind", str(self.workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
         return argv
 
-    def kill_leftovers(self) -> int:
-        """Kill every process this sandbox started that is still alive; returns how many were found."""
-        victims = []
-        for proc in psutil.process_iter(["pid", "uids"]):
-            try:
-                if self.uid is not None and proc.info["uids"] and proc.info["uids"].real == self.uid:
-                    victims.append(proc)
-                elif proc.pid != os.getpid() and proc.environ().get(SANDBOX_MARKER) == self.token:
-                    victims.append(proc)
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
-                continue
+    def processes(self) -> set[int]:
+        """Pids of the processes running in this sandbox now."""
+        return {proc.pid for proc in self._members()}
+
+    def kill_leftovers(self, keep: set[int] | frozenset[int] = frozenset()) -> int:
+        """Kill every process this sandbox started that is still alive, but those in `keep`."""
+        victims = [proc for proc in self._members() if proc.pid not in keep]
         for proc in victims:
             try:
                 proc.send_signal(signal.SIGKILL)
@@ -278,6 +274,18 @@ class Sandbox:
                 pass
         psutil.wait_procs(victims, timeout=5)
         return len(victims)
+
+    def _members(self) -> list[psutil.Process]:
+        members = []
+        for proc in psutil.process_iter(["pid", "uids"]):
+            try:
+                if self.uid is not None and proc.info["uids"] and proc.info["uids"].real == self.uid:
+                    members.append(proc)
+                elif proc.pid != os.getpid() and proc.environ().get(SANDBOX_MARKER) == self.token:
+                    members.append(proc)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+                continue
+        return members
 
     def close(self) -> None:
         """Kill leftovers, remove the private tree, then give the uid back."""

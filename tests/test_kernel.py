@@ -239,3 +239,13 @@ def test_cpu_time_limit_ends_a_busy_kernel_and_the_rest_still_runs(isolation):
     with session:
         assert [(p.cell_index, p.kind) for p in session.problems] == [(0, "kernel_died")]
         assert session.call("alive") == "yes"
+
+
+def test_processes_left_by_the_notebook_are_killed_before_the_checks(isolation):
+    nb = notebook(
+        "import subprocess\nbusy = subprocess.Popen(['sleep', '1000'])\nbusy_pid = busy.pid",
+        "def child_alive():\n    return busy.poll() is None",
+    )
+    session, _ = run(nb, isolation)
+    with session:
+        assert session.call("child_alive") is False

@@ -1,0 +1,231 @@
+"""Grade the adversarial corpus as one mixed batch and hold the grader to every promise of issue #4."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import psutil
+import pytest
+
+from grader.batch import GradingOptions, grade_batch
+from grader.course import load_course
+from grader.reporters.json_report import report_schema
+from grader.sandbox import FIRST_SANDBOX_UID, SANDBOX_MARKER, SANDBOX_UIDS, Limits
+
+from .corpus import CASES, QUESTIONS, Case
+
+pytestmark = pytest.mark.slow
+
+SECRET = b"corpus-secret-value"
+LIMITS = Limits(cell_timeout=5, notebook_timeout=90, call_timeout=10, memory_bytes=2 * 1024**3)
+CLEAN = ("clean_a", "clean_b")
+
+
+@dataclass
+class Batch:
+    submissions: Path
+    out: Path
+    reports: dict[str, dict]
+    cases: list[Case]
+    extra: dict[str, str]
+    options: GradingOptions
+    memory_before: int
+    disk_before: int
+
+
+def reference_nb(project: Path) -> nbformat.NotebookNode:
+    return nbformat.read(project / "reference" / "01_autograd.ipynb", as_version=4)
+
+
+def hostile(project: Path, case: Case, paths: dict) -> nbformat.NotebookNode:
+    nb = reference_nb(project)
+    cells = [nbformat.v4.new_code_cell(c.replace("{paths}", json.dumps(paths).replace("'", "\\'"))) for c in case.cells]
+    nb.cells = cells + nb.cells if case.at_start else nb.cells + cells
+    return nb
+
+
+def sandbox_processes() -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["pid", "uids"]):
+        try:
+            uid = proc.info["uids"].real if proc.info["uids"] else -1
+            if FIRST_SANDBOX_UID <= uid < FIRST_SANDBOX_UID + SANDBOX_UIDS or SANDBOX_MARKER in proc.environ():
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, project, isolation) -> Batch:
+    root = tmp_path_factory.mktemp("corpus")
+    subs, out = root / "submissions", root / "graded"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    paths = {
+        "hidden": str(project / "rubrics" / "checks" / "autograd" / "hidden" / "test_autograd_hidden.py"),
+        "reference": str(project / "reference" / "01_autograd.ipynb"),
+        "rubric": str(project / "rubrics" / "autograd.toml"),
+        "other_student": str(subs / "clean_a" / "01_autograd.ipynb"),
+        "reports": str(out / "clean_a"),
+        "port": listener.getsockname()[1],
+    }
+    cases = [c for c in CASES if isolation.level == "bwrap" or not c.bwrap_only]
+    for case in cases:
+        folder = subs / case.name
+        folder.mkdir(parents=True)
+        if case.raw is not None:
+            (folder / "01_autograd.ipynb").write_bytes(case.raw)
+        else:
+            nbformat.write(hostile(project, case, paths), folder / "01_autograd.ipynb")
+    for name in CLEAN:
+        (subs / name).mkdir()
+        nbformat.write(reference_nb(project), subs / name / "01_autograd.ipynb")
+    extra = _extra_file_cases(project, subs)
+    memory_before = psutil.virtual_memory().available
+    disk_before = shutil.disk_usage("/tmp").free
+    options = GradingOptions(load_course(project), isolation, LIMITS, SECRET)
+    os.environ["GRADER_SECRET"] = SECRET.decode()
+    try:
+        reports = {r["student"]: r for r in grade_batch(subs, out, options)}
+    finally:
+        os.environ.pop("GRADER_SECRET", None)
+        listener.close()
+    time.sleep(3)  # give any process that escaped time to act before the checks below look
+    return Batch(subs, out, reports, cases, extra, options, memory_before, disk_before)
+
+
+def _extra_file_cases(project: Path, subs: Path) -> dict[str, str]:
+    """Cases that need files built here: expected exercise status by student."""
+    ref = reference_nb(project)
+    (subs / "nbformat_3").mkdir()
+    nbformat.write(nbformat.convert(reference_nb(project), 3), subs / "nbformat_3" / "01_autograd.ipynb", version=3)
+    (subs / "source_as_lists").mkdir()
+    data = json.loads(nbformat.writes(ref))
+    for cell in data["cells"]:
+        if isinstance(cell["source"], str):
+            cell["source"] = cell["source"].splitlines(keepends=True)
+    assert any(isinstance(cell["source"], list) and len(cell["source"]) > 1 for cell in data["cells"])
+    (subs / "source_as_lists" / "01_autograd.ipynb").write_text(json.dumps(data))
+    magic = reference_nb(project)
+    magic.cells.insert(0, nbformat.v4.new_code_cell("!echo shell escape\n%time x = 1"))
+    magic.cells.append(nbformat.v4.new_code_cell("%%bash\necho from bash; ls /"))
+    magic.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia", "language": "julia"}
+    (subs / "magics_and_foreign_kernel").mkdir()
+    nbformat.write(magic, subs / "magics_and_foreign_kernel" / "01_autograd.ipynb")
+    (subs / "hundreds_of_mb").mkdir()
+    with open(subs / "hundreds_of_mb" / "01_autograd.ipynb", "wb") as handle:
+        handle.truncate(300 * 1024**2)  # sparse: costs no disk, still 300 MB to the grader
+    (subs / "no_notebook").mkdir()
+    (subs / "no_notebook" / "notes.txt").write_text("I forgot the notebook")
+    (subs / "single_file_student.ipynb").write_text(nbformat.writes(ref))
+    return {"nbformat_3": "graded", "source_as_lists": "graded", "magics_and_foreign_kernel": "graded",
+            "hundreds_of_mb": "not_gradable", "no_notebook": "missing", "single_file_student": "graded"}
+
+
+def autograd(report: dict) -> dict:
+    return next(e for e in report["exercises"] if e["id"] == "autograd")
+
+
+def test_the_corpus_is_big_enough(batch):
+    families = {c.family for c in CASES}
+    assert len(CASES) + len(batch.extra) >= 30
+    assert families == {"kernel killer", "resources", "escape", "forgery", "malformed"}
+
+
+def test_every_submission_gets_a_valid_report(batch):
+    expected = {c.name for c in batch.cases} | set(CLEAN) | set(batch.extra)
+    assert set(batch.reports) == expected
+    for student in expected:
+        on_disk = json.loads((batch.out / student / "report.json").read_text(encoding="utf-8"))
+        jsonschema.validate(on_disk, report_schema())
+        assert on_disk == batch.reports[student]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_outcome(batch, case):
+    if case not in batch.cases:
+        pytest.skip("this case runs only inside bubblewrap (outside it the attack would hit this machine)")
+    exercise = autograd(batch.reports[case.name])
+    assert exercise["status"] == case.status, exercise["message"]
+    if case.message:
+        assert case.message in exercise["message"]
+    scores = {q["id"]: (q["score"], q["max_score"]) for q in exercise["questions"]}
+    for question in case.zero:
+        assert scores[question][0] == 0, (question, scores)
+    if case.status == "graded":
+        for question in case.keeps_full():
+            assert scores[question][0] == scores[question][1], (question, exercise)
+    else:
+        assert exercise["score"] == 0
+    if case.cell_note:
+        wanted = {case.cell_note} if isinstance(case.cell_note, str) else set(case.cell_note)
+        assert wanted & {c["kind"] for c in exercise["cells"]}, exercise["cells"]
+    if case.check_message:
+        public = [c for q in exercise["questions"] if q["id"] in case.zero for c in q["checks"]
+                  if c["visibility"] == "public"]
+        assert public and all(case.check_message in c["message"] for c in public), public
+
+
+@pytest.mark.parametrize("student", ["nbformat_3", "source_as_lists", "magics_and_foreign_kernel",
+                                     "hundreds_of_mb", "no_notebook", "single_file_student"])
+def test_file_cases(batch, student):
+    exercise = autograd(batch.reports[student])
+    assert exercise["status"] == batch.extra[student], exercise["message"]
+    if exercise["status"] == "graded":
+        assert exercise["score"] == exercise["max_score"] == 50, exercise
+    elif student == "hundreds_of_mb":
+        assert "300 MiB" in exercise["message"]
+
+
+def test_clean_students_are_graded_exactly_as_if_alone(batch, tmp_path):
+    alone = tmp_path / "alone"
+    for name in CLEAN:
+        shutil.copytree(batch.submissions / name, alone / name)
+    reports = {r["student"]: r for r in grade_batch(alone, tmp_path / "out", batch.options)}
+
+    def verdicts(report: dict) -> list:
+        return [(e["id"], e["status"], e["score"], [(c["id"], c["status"], c["points"], c["message"])
+                                                   for q in e["questions"] for c in q["checks"]])
+                for e in report["exercises"]]
+
+    for name in CLEAN:
+        assert verdicts(reports[name]) == verdicts(batch.reports[name])
+        assert autograd(reports[name])["score"] == 50
+
+
+def test_nothing_a_student_sees_holds_hidden_material(batch, project):
+    hidden_dir = project / "rubrics" / "checks" / "autograd" / "hidden"
+    hidden_lines = {line.strip() for path in hidden_dir.glob("*.py") for line in path.read_text().splitlines()
+                    if len(line.strip()) > 30 and not line.strip().startswith(("#", "from ", "import "))}
+    markers = {m for c in batch.cases for m in c.secret_markers} | {SECRET.decode()}
+    for student_dir in batch.out.iterdir():
+        if student_dir.name.startswith("."):
+            continue  # .instructor/ is the instructor's
+        for path in student_dir.iterdir():
+            text = path.read_text(encoding="utf-8")
+            leaked = [line for line in hidden_lines if line in text] + [m for m in markers if m in text]
+            assert not leaked, (path, leaked[:3])
+
+
+def test_no_process_survives_and_reports_stay_intact(batch):
+    assert sandbox_processes() == []
+    clean = json.loads((batch.out / "clean_a" / "report.json").read_text(encoding="utf-8"))
+    assert clean == batch.reports["clean_a"] and clean["score"] == 50
+    rows = (batch.out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(batch.reports)
+
+
+def test_memory_and_disk_are_as_before(batch):
+    assert not list(Path("/tmp").glob("grd-*")), "sandbox folders left behind"
+    assert psutil.virtual_memory().available > batch.memory_before - 1024**3
+    assert shutil.disk_usage("/tmp").free > batch.disk_before - 200 * 1024**2
