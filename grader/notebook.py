@@ -57,20 +57,20 @@ def parse_notebook(text: str, name: str = "notebook") -> NotebookNode:
             nb = nbformat.reads(json.dumps(data), as_version=SUPPORTED_MAJOR)
         except Exception as exc:  # nbformat raises many kinds for bad structure
             raise NotebookError(f"{name}: not a valid notebook ({_first_line(exc)})") from None
-        _repair(nb)
+        _repair(nb, name)
         try:
             nbformat.validate(nb)
-        except nbformat.ValidationError as exc:
+        except Exception as exc:  # ValidationError, and nbformat's own error reporting can raise TypeError
             raise NotebookError(f"{name}: not a valid notebook ({_first_line(exc)})") from None
     return nb
 
 
-def _repair(nb: NotebookNode) -> None:
+def _repair(nb: NotebookNode, name: str) -> None:
     """Fix what students' editors commonly get wrong without changing any code."""
     nb.setdefault("metadata", {})
     for cell in nb.cells:
         if not isinstance(cell, dict):
-            raise NotebookError("a cell is not a JSON object")
+            raise NotebookError(f"{name}: not a valid notebook (a cell is not a JSON object)")
         cell.setdefault("metadata", {})
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(str(part) for part in cell["source"])
