@@ -21,6 +21,7 @@ from . import __version__
 from .errors import GraderError, RubricError, SandboxError, UsageError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -54,6 +55,70 @@ course_option = click.option("--course", "course_dir", type=click.Path(file_okay
 isolation_option = click.option(
     "--isolation", type=click.Choice(["auto", "strict", "none"]), default="auto", show_default=True,
     help="strict: refuse to run without bubblewrap; auto: use it when it works and say so; none: limits only.")
+lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+                           help="Language of feedback, summary and self-check output (zh: Chinese).")
+
+
+class DueDate(click.ParamType):
+    """An ISO 8601 date or date-time (`2025-03-01`, `2025-03-01T23:59+08:00`); naive ones are local time."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date such as 2025-03-01 or 2025-03-01T23:59+08:00", param, ctx)
+
+
+def export_options(command: Any) -> Any:
+    """--format, --lang, --after-due-date, --due: what is written from the reports."""
+    for decorator in reversed([
+        click.option("--format", "formats", multiple=True, type=click.Choice(["gradescope", "junit", "canvas"]),
+                     help="Also write: gradescope (OUT/<student>/results.json), junit (OUT/junit.xml), canvas "
+                          "(OUT/gradebook_canvas.csv). Repeatable. feedback.html/.md and summary.html are always "
+                          "written."),
+        lang_option,
+        click.option("--after-due-date", is_flag=True,
+                     help="Show checks whose visibility is after_due_date in the students' feedback."),
+        click.option("--due", type=DueDate(), default=None,
+                     help="Due date; once it has passed, after_due_date checks are shown (as --after-due-date)."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> Any:
+    from .export import ExportOptions
+    from .reporters.view import due_date_passed
+
+    return ExportOptions(lang, tuple(dict.fromkeys(formats)), after_due_date or due_date_passed(due))
+
+
+def worker_options(command: Any) -> Any:
+    """--workers and --torch-threads: how many notebooks run at once, and torch's threads in each."""
+    command = click.option("--torch-threads", type=click.IntRange(min=1), default=None,
+                           help="Intra-op threads of torch in each kernel and worker. Default: cores // workers, "
+                                "so that the workers do not oversubscribe the cores.")(command)
+    return click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="Notebooks graded at once, each in a worker process. Default: the number of "
+                             "cores.")(command)
+
+
+def _workers(workers: int | None, torch_threads: int | None) -> tuple[int, int]:
+    from .pool import default_torch_threads, default_workers
+
+    workers = workers or default_workers()
+    return workers, torch_threads or default_torch_threads(workers)
+
+
+def _interrupted(message: str) -> None:
+    err.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,6 +128,8 @@ def main() -> None:
 
     \b
     grade SUBMISSIONS [--out OUT]   grade every submission (same as `grade run`)
+    grade check NOTEBOOK            students: run the public checks on one notebook
+    grade export OUT                rewrite feedback, summary and exports from the reports
     grade assign                    build exercises/ from reference/
     grade verify                    prove the checks right (course CI)
     """
@@ -84,10 +151,17 @@ def main() -> None:
               help="Seconds for a whole notebook.")
 @click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=6144, show_default=True,
               help="Address-space limit of a student kernel, MiB.")
+@worker_options
+@click.option("--no-cache", is_flag=True,
+              help="Grade every notebook again, even those unchanged since the last run into OUT (see README).")
+@export_options
 def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: str, secret_file: Path | None,
-        manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int) -> None:
+        manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int,
+        workers: int | None, torch_threads: int | None, no_cache: bool,
+        formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
     """Grade every submission in SUBMISSIONS: a folder per student or a notebook file per student."""
     from .batch import INSTRUCTOR_DIR, GradingOptions, grade_batch
+    from .errors import Interrupted
     from .manual import load_manual_scores
     from .sandbox import Limits, resolve_isolation
     from .secret import resolve_secret
@@ -104,15 +178,27 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         secret, _ = resolve_secret(secret_file, out_dir / INSTRUCTOR_DIR / "secret")
         manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
         manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
+        workers, torch_threads = _workers(workers, torch_threads)
         limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                        memory_bytes=memory_mb * 1024**2)
+                        memory_bytes=memory_mb * 1024**2, torch_threads=torch_threads)
         options = GradingOptions(course, report, limits, secret, manual_scores=manual)
+        exports = _export_options(formats, lang, after_due_date, due)
         with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
             task = progress.add_task("grading", total=None)
             reports = grade_batch(submissions, out_dir, options,
                                   on_start=lambda n: progress.update(task, total=n),
-                                  on_done=lambda r: progress.advance(task))
+                                  on_done=lambda r: progress.advance(task), workers=workers,
+                                  use_cache=not no_cache)
+        from .export import write_exports
+
+        written = write_exports(out_dir, reports, course, exports)
+    except Interrupted as exc:  # finished reports are kept; the next run grades the rest
+        _interrupted(str(exc))
+        return
+    except KeyboardInterrupt:
+        _interrupted("interrupted; run the same command again to finish")
+        return
     except Exception as exc:  # one line and a reliable exit code, never a traceback
         _fail(exc)
         return
@@ -126,6 +212,13 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
                  for e in r["exercises"]]
         table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", *cells)
     out.print(table)
+    _print_written(out_dir, written)
+
+
+def _print_written(out_dir: Path, written: list[Path]) -> None:
+    out.print(f"feedback: {escape(str(out_dir))}/<student>/feedback.html and feedback.md", highlight=False)
+    for path in written:
+        out.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @main.command("assign")
@@ -146,12 +239,18 @@ def assign_cmd(course_dir: Path) -> None:
 @main.command("verify")
 @course_option
 @isolation_option
-def verify_cmd(course_dir: Path, isolation: str) -> None:
+@worker_options
+def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_threads: int | None) -> None:
     """Prove the checks right: references full marks, blanks zero, each known-wrong solution loses its question."""
     from .verify import verify
 
     try:
-        problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False))
+        workers, torch_threads = _workers(workers, torch_threads)
+        problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False),
+                          workers=workers, torch_threads=torch_threads)
+    except KeyboardInterrupt:
+        _interrupted("verify interrupted")
+        return
     except Exception as exc:  # one line and a reliable exit code, never a traceback
         _fail(exc)
         return
@@ -160,6 +259,63 @@ def verify_cmd(course_dir: Path, isolation: str) -> None:
             err.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
         sys.exit(EXIT_FAILED)
     out.print("verify: all course material holds up")
+
+
+@main.command("check")
+@click.argument("notebook", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding rubrics/ (the course or the student bundle). Default: the nearest one at or "
+                   "above the notebook's folder, else the current folder.")
+@isolation_option
+@lang_option
+@click.option("--exercise", default=None, help="Exercise id, when the notebook's metadata and name do not say.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the public checks as JUnit XML (for a student repository's CI).")
+def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str, exercise: str | None,
+              junit_file: Path | None) -> None:
+    """Run the public checks on one NOTEBOOK: pass or fail with hints per question. Exit 0 when all pass, else 1."""
+    from .errors import NotebookError
+    from .selfcheck import check_notebook, find_course, rich_table, write_self_check_junit
+
+    try:
+        if course_dir is None:
+            try:
+                course_dir = find_course(notebook.parent)
+            except UsageError:
+                course_dir = find_course(Path.cwd())
+        course = _course(course_dir)
+        result = check_notebook(notebook, course, isolation, exercise)
+        if junit_file is not None:
+            write_self_check_junit(result, junit_file)
+    except NotebookError as exc:  # the student's file is the problem: a failed check, not a grader failure
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
+        _fail(exc)
+        return
+    for renderable in rich_table(result, course, lang):
+        out.print(renderable)
+    if not result.passed:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command("export")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@course_option
+@export_options
+def export_cmd(out_dir: Path, course_dir: Path, formats: tuple[str, ...], lang: str, after_due_date: bool,
+               due: Any) -> None:
+    """Rewrite feedback, summary and --format files from the reports in OUT, without grading again."""
+    from .export import load_reports, write_exports
+
+    try:
+        course = _course(course_dir)
+        options = _export_options(formats, lang, after_due_date, due)
+        written = write_exports(out_dir, load_reports(out_dir), course, options)
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
+        _fail(exc)
+        return
+    _print_written(out_dir, written)
 
 
 if __name__ == "__main__":

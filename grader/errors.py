@@ -43,5 +43,9 @@ class ProtocolError(GraderError):
     """The kernel sent back data that is malformed, too large or not what was asked for."""
 
 
+class Interrupted(GraderError):
+    """The instructor stopped a batch (Ctrl-C); what was finished is kept."""
+
+
 class VerifyError(GraderError):
     """`grade verify` found course material that does not hold up."""

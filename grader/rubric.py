@@ -22,8 +22,9 @@ class CheckSpec:
     question: str
     name: str
     points: float
-    visibility: str
+    visibility: str  # public | hidden | after_due_date (graded like hidden, shown after the due date)
     hint: str
+    hint_zh: str = ""
 
     @property
     def id(self) -> str:
@@ -40,6 +41,7 @@ class ManualSpec:
     points: float
     hint: str
     answer: str
+    hint_zh: str = ""
 
     @property
     def id(self) -> str:
@@ -52,6 +54,7 @@ class Question:
     title: str
     checks: tuple[CheckSpec, ...]
     manual: tuple[ManualSpec, ...]
+    title_zh: str = ""
 
     @property
     def max_score(self) -> float:
@@ -97,14 +100,14 @@ def load_rubric(path: Path) -> Rubric:
     questions = []
     for qid, q in data["questions"].items():
         checks = tuple(
-            CheckSpec(exercise, qid, name, float(c["points"]), c["visibility"], c["hint"])
+            CheckSpec(exercise, qid, name, float(c["points"]), c["visibility"], c["hint"], c.get("hint_zh", ""))
             for name, c in q.get("checks", {}).items()
         )
         manual = tuple(
-            ManualSpec(exercise, qid, name, float(m["points"]), m["hint"], m.get("answer", qid))
+            ManualSpec(exercise, qid, name, float(m["points"]), m["hint"], m.get("answer", qid), m.get("hint_zh", ""))
             for name, m in q.get("manual", {}).items()
         )
-        questions.append(Question(qid, q.get("title", qid), checks, manual))
+        questions.append(Question(qid, q.get("title", qid), checks, manual, q.get("title_zh", "")))
     return Rubric(exercise, data.get("title", exercise), data["notebook"], tuple(questions), path)
 
 

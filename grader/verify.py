@@ -15,10 +15,11 @@ import nbformat
 from nbformat import NotebookNode
 
 from .assign import build_exercise
-from .batch import GradedNotebook, GradingOptions, grade_notebook
+from .batch import GradedNotebook, GradingOptions, NotebookJob, answer_templates, grade_notebooks, score_run
 from .course import Course
 from .models import ExerciseResult
 from .rubric import Rubric
+from .pool import default_torch_threads
 from .sandbox import Limits, resolve_isolation
 
 Log = Callable[[str], None]
@@ -38,36 +39,61 @@ def with_wrong_solution(reference: NotebookNode, snippet: Path) -> NotebookNode:
     return nb
 
 
-def verify(course: Course, isolation: str = "auto", log: Log = print, secret: bytes | None = None) -> list[str]:
-    """Run every verification; return one line per problem (empty when the material holds up)."""
+def verify(course: Course, isolation: str = "auto", log: Log = print, secret: bytes | None = None,
+           workers: int = 1, torch_threads: int | None = None) -> list[str]:
+    """Run every verification; return one line per problem (empty when the material holds up).
+
+    The ~30 notebooks (a reference, a blank exercise and each known-wrong solution per exercise) are graded
+    on `workers` processes; the verdicts and their order do not depend on how many.
+    """
     secret = secret or secrets.token_hex(16).encode()
-    options = GradingOptions(course, resolve_isolation(isolation), Limits(), secret)
+    limits = Limits(torch_threads=torch_threads or default_torch_threads(workers))
+    options = GradingOptions(course, resolve_isolation(isolation), limits, secret)
     log(f"verify: secret for this run {secret.decode()} (pass it to reproduce hidden inputs)")
-    problems: list[str] = []
-    for exercise, rubric in course.rubrics.items():
-        reference = nbformat.read(course.reference_notebook(exercise), as_version=4)
-        problems += _check_sync(course, exercise, reference)
-        graded = _grade(reference, exercise, "reference", options, log)
-        problems += _check_mapping(exercise, graded)
-        got, full = automatic_score(graded.result, rubric)
-        if got != full:
-            problems.append(f"{exercise}: the reference scores {got:g}/{full:g}: " + _failures(graded.result))
+    references = {exercise: nbformat.read(course.reference_notebook(exercise), as_version=4)
+                  for exercise in course.rubrics}
+    jobs = []
+    for exercise in course.rubrics:
+        jobs.append(_job(exercise, "reference", references[exercise]))
         blank_path = course.exercise_notebook(exercise)
         if blank_path.is_file():
-            blank = _grade(nbformat.read(blank_path, as_version=4), exercise, "blank", options, log)
+            jobs.append(_job(exercise, "blank", nbformat.read(blank_path, as_version=4)))
+        for snippet in course.wrong_solutions(exercise):
+            jobs.append(_job(exercise, f"wrong/{snippet.stem}", with_wrong_solution(references[exercise], snippet)))
+    graded = _grade_all(jobs, options, workers, log)
+    problems: list[str] = []
+    for exercise, rubric in course.rubrics.items():
+        problems += _check_sync(course, exercise, references[exercise])
+        reference = graded[exercise, "reference"]
+        problems += _check_mapping(exercise, reference)
+        got, full = automatic_score(reference.result, rubric)
+        if got != full:
+            problems.append(f"{exercise}: the reference scores {got:g}/{full:g}: " + _failures(reference.result))
+        if (exercise, "blank") in graded:
+            blank = graded[exercise, "blank"]
             got, _ = automatic_score(blank.result, rubric)
             if got != 0 or blank.result.score != 0:
                 passed = [c.id for q in blank.result.questions for c in q.checks if c.points > 0]
                 problems.append(f"{exercise}: the blank exercise scores {blank.result.score:g}: {', '.join(passed)}")
         for snippet in course.wrong_solutions(exercise):
-            problems += _check_wrong(exercise, snippet, reference, options, log)
+            problems += _check_wrong(exercise, snippet, graded[exercise, f"wrong/{snippet.stem}"], options)
     return problems
 
 
-def _grade(nb: NotebookNode, exercise: str, label: str, options: GradingOptions, log: Log) -> GradedNotebook:
-    graded = grade_notebook(nb, exercise, f"verify-{label}", [], options, notebook_name=label)
-    got, full = automatic_score(graded.result, options.course.rubrics[exercise])
-    log(f"  {exercise} {label}: {got:g}/{full:g} automatic points")
+def _job(exercise: str, label: str, nb: NotebookNode) -> NotebookJob:
+    return NotebookJob(f"verify-{label}", exercise, nb, label)
+
+
+def _grade_all(jobs: list[NotebookJob], options: GradingOptions, workers: int,
+               log: Log) -> dict[tuple[str, str], GradedNotebook]:
+    templates = answer_templates(options.course)
+    graded = {}
+    for done in grade_notebooks(jobs, options, workers):
+        label = done.student.removeprefix("verify-")
+        result = score_run(done.run, options, done.student, templates)
+        graded[done.exercise, label] = GradedNotebook(result, None, done.run.details())
+        got, full = automatic_score(result, options.course.rubrics[done.exercise])
+        log(f"  {done.exercise} {label}: {got:g}/{full:g} automatic points")
     return graded
 
 
@@ -85,6 +111,9 @@ def _check_sync(course: Course, exercise: str, reference: NotebookNode) -> list[
 def _check_mapping(exercise: str, graded: GradedNotebook) -> list[str]:
     problems = []
     details = graded.details
+    if graded.result.status != "graded":
+        problems.append(f"{exercise}: the reference could not be graded: {graded.result.message} "
+                        f"{details.get('grader_error', '')[-300:]}".rstrip())
     for error in details.get("collection_errors", []):
         problems.append(f"{exercise}: a check file does not load: {error.splitlines()[-1] if error else error}")
     for nodeid in details.get("unmapped_tests", []):
@@ -97,10 +126,8 @@ def _check_mapping(exercise: str, graded: GradedNotebook) -> list[str]:
     return problems
 
 
-def _check_wrong(exercise: str, snippet: Path, reference: NotebookNode, options: GradingOptions,
-                 log: Log) -> list[str]:
+def _check_wrong(exercise: str, snippet: Path, graded: GradedNotebook, options: GradingOptions) -> list[str]:
     question = snippet.stem.split("__", 1)[0]
-    graded = _grade(with_wrong_solution(reference, snippet), exercise, f"wrong/{snippet.stem}", options, log)
     problems = []
     by_id = {q.id: q for q in graded.result.questions}
     if question not in by_id:

@@ -1,0 +1,166 @@
+"""Instrumentation for bench/run.py, installed in each grading worker (never in a normal grader run).
+
+It wraps a few grader functions to time the phases of every notebook job into `grader.batch.PHASES`, which
+each job's timings carry back to the parent:
+
+- kernel_start: starting the sandboxed kernel (sandbox, bubblewrap, ipykernel boot)
+- agent: the grader's agent going into the kernel before the first cell; it imports torch, so the
+  notebook's own `import torch` then costs nothing
+- cells: the student's cells executing in the kernel (nbclient's execute_cell)
+- checks: the check functions themselves (pytest's call phase), student calls included
+- calls: the checks' calls into the student's kernel (StudentSession.call and friends)
+- pytest: the whole run_checks (checks plus pytest's collection and bookkeeping)
+- kernel_cpu / kernel_peak_rss_mib: CPU seconds and peak RSS of the job's kernel processes, sampled every
+  50 ms from this worker's descendants (the kernel runs under bubblewrap, so it is not a waited-for child
+  whose rusage could be read).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from typing import Any
+
+import psutil
+
+_SAMPLE_SECONDS = 0.05
+
+
+class _TreeMeter:
+    """Last-seen CPU time and peak RSS of every descendant process of this one."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[int, float] = {}
+        self.rss: dict[int, int] = {}
+        self._me = psutil.Process()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._loop, name="bench-meter", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            time.sleep(_SAMPLE_SECONDS)
+
+    def sample(self) -> None:
+        try:
+            children = self._me.children(recursive=True)
+        except psutil.Error:
+            return
+        for child in children:
+            try:
+                with child.oneshot():
+                    times = child.cpu_times()
+                    rss = child.memory_info().rss
+            except psutil.Error:
+                continue
+            with self._lock:
+                self.cpu[child.pid] = times.user + times.system
+                self.rss[child.pid] = max(self.rss.get(child.pid, 0), rss)
+
+    def forget(self, pids: list[int]) -> None:
+        with self._lock:
+            for pid in pids:
+                self.cpu.pop(pid, None)
+                self.rss.pop(pid, None)
+
+    def snapshot(self) -> tuple[dict[int, float], dict[int, int]]:
+        self.sample()
+        with self._lock:
+            return dict(self.cpu), dict(self.rss)
+
+
+_meter: _TreeMeter | None = None
+
+
+def _add(name: str, seconds: float) -> None:
+    from grader.batch import PHASES
+
+    PHASES[name] = PHASES.get(name, 0.0) + seconds
+
+
+def _timed(name: str, function: Any) -> Any:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _add(name, time.monotonic() - start)
+    return wrapper
+
+
+def _timed_async(name: str, function: Any) -> Any:
+    @functools.wraps(function)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return await function(*args, **kwargs)
+        finally:
+            _add(name, time.monotonic() - start)
+    return wrapper
+
+
+class _CheckTimer:
+    """A pytest plugin timing each check function's call phase."""
+
+    import pytest as _pytest
+
+    @_pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: Any) -> Any:
+        start = time.monotonic()
+        yield
+        _add("checks", time.monotonic() - start)
+
+    def pytest_configure(self, config: Any) -> None:
+        config.option.tbstyle = "native"
+
+
+def install() -> None:
+    """Wrap the grader's functions in this process (a worker's initializer)."""
+    global _meter
+    import grader.batch as batch
+    import grader.codec as codec
+    import grader.kernel as kernel
+    import grader.plugin as plugin
+    import grader.runner as runner
+
+    if _meter is not None:
+        return
+    _meter = _TreeMeter()
+    kernel.KernelSession._start_kernel = _timed_async("kernel_start", kernel.KernelSession._start_kernel)
+    kernel._BoundedClient.async_execute_cell = _timed_async("cells", kernel._BoundedClient.async_execute_cell)
+    execute_silently = kernel.KernelSession._execute_silently
+
+    @functools.wraps(execute_silently)
+    async def silently(self: Any, code: str, timeout: float) -> Any:
+        if code != codec.agent_source():
+            return await execute_silently(self, code, timeout)
+        start = time.monotonic()
+        try:
+            return await execute_silently(self, code, timeout)
+        finally:
+            _add("agent", time.monotonic() - start)
+
+    kernel.KernelSession._execute_silently = silently
+    for name in ("call", "call_method", "defines", "variable"):
+        setattr(plugin.StudentSession, name, _timed("calls", getattr(plugin.StudentSession, name)))
+    runner._NativeTracebacks = _CheckTimer
+    batch.run_checks = _timed("pytest", batch.run_checks)
+
+    run_exercise = batch.run_exercise
+
+    @functools.wraps(run_exercise)
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        assert _meter is not None
+        cpu_before, _ = _meter.snapshot()
+        try:
+            return run_exercise(*args, **kwargs)
+        finally:
+            cpu_after, rss = _meter.snapshot()
+            new = [pid for pid in cpu_after if cpu_after[pid] != cpu_before.get(pid)]
+            _add("kernel_cpu", sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in new))
+            _add("kernel_peak_rss_mib", max((rss[pid] for pid in new), default=0) / 1024**2)
+            _meter.forget(new)  # pids are reused: forget the job's processes
+
+    batch.run_exercise = measured

@@ -1,0 +1,248 @@
+"""Benchmark: what grading costs next to just running the students' notebooks.
+
+    python bench/run.py [--students 20] [--workers 2] [--exercises autograd,logistic_regression] [--keep DIR]
+
+Generates a batch into a temporary folder from reference/ and reference/wrong/ (even students hand in the
+reference notebooks, odd ones a known-wrong solution per exercise, appended as examples/make_submissions.py
+does), then times, in one run:
+
+1. baseline: each notebook executed once with plain nbclient in a fresh kernel, sequentially, no sandbox, no
+   checks (wall, kernel CPU from the waited-for kernel's rusage, and the cells' own time);
+2. grader, cold: `grade_batch` with --workers and no cache (per notebook: wall, worker and kernel CPU, kernel
+   start, cells, checks, peak RSS of the worker and of the kernel; bench/probe.py measures the phases);
+3. grader, warm: the same batch again with the cache (nothing changed, so no kernel should start);
+4. `grade check` on one notebook per exercise against `python -c 'import torch' + the notebook's code` in
+   plain Python (only when the grader has `grade check`).
+
+and prints the ratios next to the targets of issue #6: cold grading >= 3x faster than the baseline, grader
+overhead < 15 %, `grade check` <= 1.5x plain Python. Nothing is asserted: the figures depend on the machine
+and on what else runs on it (the load average is printed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # `probe` for the workers (spawned workers get this sys.path)
+
+import nbformat  # noqa: E402
+
+import probe  # noqa: E402
+from grader.batch import GradingOptions, JobResult, grade_batch  # noqa: E402
+from grader.course import Course, load_course  # noqa: E402
+from grader.pool import default_torch_threads, default_workers  # noqa: E402
+from grader.sandbox import Limits, resolve_isolation  # noqa: E402
+
+SECRET = b"bench-secret-0123456789abcdef"
+PLAIN = r"""
+import sys, time
+start = time.monotonic()
+import torch
+import nbformat
+nb = nbformat.read(sys.argv[1], as_version=4)
+namespace = {"__name__": "__main__"}
+for cell in nb.cells:
+    if cell.cell_type == "code":
+        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        try:
+            exec(compile(source, "cell", "exec"), namespace)
+        except Exception as exc:
+            print(f"cell raised {type(exc).__name__}: {exc}", file=sys.stderr)
+"""
+
+
+# -- the batch ---------------------------------------------------------------------------------------------------
+def make_batch(course: Course, root: Path, students: int, exercises: list[str]) -> list[Path]:
+    """`students` folders under `root`; returns every notebook written."""
+    written = []
+    for i in range(students):
+        folder = root / f"s{i:02d}"
+        folder.mkdir(parents=True)
+        for exercise in exercises:
+            nb = nbformat.read(course.reference_notebook(exercise), as_version=4)
+            wrong = course.wrong_solutions(exercise)
+            if i % 2 == 1 and wrong:
+                snippet = wrong[(i // 2) % len(wrong)]
+                nb.cells.append(nbformat.v4.new_code_cell(snippet.read_text(encoding="utf-8")))
+            path = folder / course.rubrics[exercise].notebook
+            nbformat.write(nb, path)
+            written.append(path)
+    return written
+
+
+# -- 1. baseline ----------------------------------------------------------------------------------------------
+def baseline(notebooks: list[Path], workdir: Path) -> list[dict]:
+    from nbclient import NotebookClient
+
+    rows = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True, record_timing=True,
+                                resources={"metadata": {"path": str(workdir)}})
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.monotonic()
+        client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.monotonic() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rows.append({"notebook": f"{path.parent.name}/{path.name}", "wall": wall,
+                     "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                     "cells": _cell_seconds(nb)})
+    return rows
+
+
+def _cell_seconds(nb: nbformat.NotebookNode) -> float:
+    total = 0.0
+    for cell in nb.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            total += (end - start).total_seconds()
+    return total
+
+
+# -- 2./3. the grader -----------------------------------------------------------------------------------------
+def grade(batch: Path, out: Path, options: GradingOptions, workers: int,
+          use_cache: bool) -> tuple[float, list[JobResult]]:
+    jobs: list[JobResult] = []
+    start = time.monotonic()
+    grade_batch(batch, out, options, workers=workers, use_cache=use_cache, on_job=jobs.append,
+                initializer=probe.install)
+    return time.monotonic() - start, jobs
+
+
+# -- 4. grade check -------------------------------------------------------------------------------------------
+def self_check(course: Course, exercises: list[str], workdir: Path) -> list[dict] | None:
+    try:
+        import grader.selfcheck  # noqa: F401
+    except ImportError:
+        return None
+    rows = []
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    for exercise in exercises:
+        notebook = workdir / course.rubrics[exercise].notebook
+        shutil.copyfile(course.reference_notebook(exercise), notebook)
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(notebook), "--course",
+                               str(course.root)], capture_output=True, text=True, cwd=workdir, env=env)
+        check_wall = time.monotonic() - start
+        start = time.monotonic()
+        subprocess.run([sys.executable, "-c", PLAIN, str(notebook)], capture_output=True, text=True, cwd=workdir,
+                       env=env, check=True)
+        plain_wall = time.monotonic() - start
+        rows.append({"exercise": exercise, "check": check_wall, "plain": plain_wall, "exit": done.returncode})
+    return rows
+
+
+# -- report ---------------------------------------------------------------------------------------------------
+def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: list[JobResult], warm_wall: float,
+           warm: list[JobResult], checks: list[dict] | None) -> None:
+    print("\nbaseline: plain nbclient, fresh kernel per notebook, sequential, no sandbox, no checks")
+    print(f"  {'notebook':<34} {'wall s':>7} {'cpu s':>7} {'cells s':>8}")
+    for row in base:
+        print(f"  {row['notebook']:<34} {row['wall']:7.2f} {row['cpu']:7.2f} {row['cells']:8.2f}")
+    base_wall = sum(r["wall"] for r in base)
+
+    print(f"\ngrader, cold: {args.workers} worker(s), torch threads {args.torch_threads}, no cache")
+    head = ("wall", "w.cpu", "k.cpu", "start", "agent", "cells", "checks", "calls", "other", "w.rss", "k.rss")
+    print(f"  {'notebook':<34} " + " ".join(f"{h:>7}" for h in head) + "  status")
+    phases = {k: 0.0 for k in ("wall", "cells", "checks", "kernel_start", "agent", "calls", "pytest")}
+    rss: dict[int, float] = {}
+    for job in sorted(cold, key=lambda j: (j.student, j.exercise)):
+        t = job.timings
+        other = t["wall"] - t.get("kernel_start", 0) - t.get("agent", 0) - t.get("cells", 0) - t.get("checks", 0)
+        for key in phases:
+            phases[key] += t.get(key, 0.0)
+        rss[int(t.get("pid", 0))] = max(rss.get(int(t.get("pid", 0)), 0.0), t["max_rss_mib"])
+        values = (t["wall"], t["cpu"], t.get("kernel_cpu", 0), t.get("kernel_start", 0), t.get("agent", 0),
+                  t.get("cells", 0), t.get("checks", 0), t.get("calls", 0), other, t["max_rss_mib"],
+                  t.get("kernel_peak_rss_mib", 0))
+        name = f"{job.student}/{job.run.notebook or job.exercise}"
+        print(f"  {name:<34} " + " ".join(f"{v:7.2f}" if i < 9 else f"{v:7.0f}" for i, v in enumerate(values))
+              + f"  {job.run.status}")
+    print("  (seconds; w = worker process, k = kernel; start = kernel start; agent = the grader's code going into "
+          "the kernel, which imports torch for the notebook; other = the rest of the wall time; rss in MiB)")
+    for pid, peak in sorted(rss.items()):
+        print(f"  worker pid {pid}: peak RSS {peak:.0f} MiB")
+
+    student = phases["cells"] + phases["checks"]
+    slots = args.workers * cold_wall
+    print("\nsummary")
+    print(f"  baseline (sequential plain nbclient)  {base_wall:8.1f} s for {len(base)} notebooks")
+    print(f"  grader cold                           {cold_wall:8.1f} s   baseline/cold = {base_wall / cold_wall:5.2f}x"
+          f"   (target >= 3x)")
+    print(f"  grader warm (cache)                   {warm_wall:8.1f} s   baseline/warm = "
+          f"{base_wall / max(warm_wall, 1e-9):5.1f}x   notebooks run again: {len(warm)}")
+    if cold:
+        wall = phases["wall"]
+        print(f"  grader overhead: {100 * (1 - (student + phases['agent']) / wall):5.1f} % of the jobs' wall time is "
+              f"neither student cells, nor check functions, nor the torch import the agent does for the notebook "
+              f"(target < 15 %)")
+        print(f"    counting the agent as overhead too: {100 * (1 - student / wall):5.1f} %; counting idle worker "
+              f"time as well: {100 * (1 - (student + phases['agent']) / slots):5.1f} % of {args.workers} x "
+              f"{cold_wall:.1f} s")
+        print(f"    of the jobs' wall time: kernel start {100 * phases['kernel_start'] / wall:4.1f} %, agent "
+              f"{100 * phases['agent'] / wall:4.1f} %, cells {100 * phases['cells'] / wall:4.1f} %, checks "
+              f"{100 * phases['checks'] / wall:4.1f} % (calls into the kernel {100 * phases['calls'] / wall:4.1f} %), "
+              f"pytest around the checks {100 * (phases['pytest'] - phases['checks']) / wall:4.1f} %")
+        print(f"  student cells: baseline {sum(r['cells'] for r in base):.1f} s (torch imports included), in the "
+              f"grader {phases['cells']:.1f} s + agent {phases['agent']:.1f} s")
+    if checks is None:
+        print("  grade check: skipped, or not in this grader")
+    for row in checks or []:
+        print(f"  grade check {row['exercise']:<20} {row['check']:6.1f} s vs plain python + torch {row['plain']:6.1f} s"
+              f" = {row['check'] / row['plain']:4.2f}x (target <= 1.5x; exit {row['exit']})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--torch-threads", type=int, default=None)
+    parser.add_argument("--course", type=Path, default=HERE.parent)
+    parser.add_argument("--exercises", default=None, help="comma-separated exercise ids (default: all)")
+    parser.add_argument("--isolation", default="auto", choices=["auto", "strict", "none"])
+    parser.add_argument("--keep", type=Path, default=None, help="generate into this folder and keep it")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-check", action="store_true")
+    args = parser.parse_args()
+    args.torch_threads = args.torch_threads or default_torch_threads(args.workers)
+
+    course = load_course(args.course)
+    exercises = args.exercises.split(",") if args.exercises else list(course.rubrics)
+    root = args.keep or Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; batch in {root}", flush=True)
+        notebooks = make_batch(course, root / "submissions", args.students, exercises)
+        work = root / "work"
+        work.mkdir()
+        print(f"{args.students} students, {len(notebooks)} notebooks; baseline ...", flush=True)
+        base = [] if args.skip_baseline else baseline(notebooks, work)
+        options = GradingOptions(course, resolve_isolation(args.isolation), Limits(torch_threads=args.torch_threads),
+                                 SECRET)
+        print("grader cold ...", flush=True)
+        cold_wall, cold = grade(root / "submissions", root / "graded", options, args.workers, use_cache=False)
+        print("grader warm ...", flush=True)
+        warm_wall, warm = grade(root / "submissions", root / "graded", options, args.workers, use_cache=True)
+        checks = None if args.skip_check else self_check(course, exercises, work)
+        if not base:
+            base = [{"notebook": "(skipped)", "wall": float("nan"), "cpu": float("nan"), "cells": float("nan")}]
+        report(args, base, cold_wall, cold, warm_wall, warm, checks)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

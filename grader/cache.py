@@ -1,0 +1,174 @@
+"""Incremental regrading: what running one notebook and its checks produced, kept per (student, exercise).
+
+The key is a sha256 over everything that can change that outcome: the notebook's bytes and name, the
+student's other files, the exercise's rubric file, every file under rubrics/checks/<exercise>/, the reference
+notebook, the grader's own code and the versions of the packages the kernel and the checks use, the isolation
+level, the limits, the visibilities, the student id and the secret (by its hash). Instructor scores for
+written answers are not in it: they are applied when the report is assembled, so entering them never
+re-runs a kernel. A second run over an unchanged batch does no kernel work; changing one rubric file
+regrades only the notebooks of that exercise.
+
+Entries live in OUT/.instructor/cache/<student>/<exercise>.json (instructor only: check details), written
+atomically after the executed notebook they name, so a run killed at any point leaves either a complete
+entry or none. Only notebooks that were actually graded are stored; a kernel that could not start is tried
+again next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .course import Course
+from .files import write_atomic
+from .models import CellNote
+from .plugin import Outcome
+
+CACHE_FORMAT = 1
+# The kernel's behaviour and the checks' arithmetic depend on these as much as on the grader's code.
+_PACKAGES = ("torch", "numpy", "matplotlib", "ipykernel", "ipython", "jupyter_client", "nbclient", "nbformat",
+             "pytest", "pyzmq")
+
+
+@dataclass(frozen=True)
+class ExerciseRun:
+    """One notebook run with its checks, before scoring: the expensive part of grading, and what is cached."""
+
+    exercise: str
+    status: str  # "graded" | "not_gradable"
+    message: str
+    notebook: str | None
+    outcomes: tuple[Outcome, ...] = ()
+    answers: dict[str, str | None] = field(default_factory=dict)
+    cells: tuple[CellNote, ...] = ()
+    seconds: float = 0.0
+    collection_errors: tuple[str, ...] = ()
+    unmapped: tuple[str, ...] = ()
+    grader_error: str = ""  # the traceback when the grader itself failed on this notebook
+
+    def details(self) -> dict[str, Any]:
+        """The instructor's view: every failed check's traceback, and checks that did not load or map."""
+        return {
+            "checks": {o.check_id: {"status": o.status, "detail": o.detail} for o in self.outcomes if o.detail},
+            "collection_errors": list(self.collection_errors),
+            "unmapped_tests": list(self.unmapped),
+            **({"grader_error": self.grader_error} if self.grader_error else {}),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExerciseRun":
+        return cls(
+            exercise=data["exercise"], status=data["status"], message=data["message"], notebook=data["notebook"],
+            outcomes=tuple(Outcome(**o) for o in data["outcomes"]),
+            answers=dict(data["answers"]),
+            cells=tuple(CellNote(**c) for c in data["cells"]),
+            seconds=float(data["seconds"]),
+            collection_errors=tuple(data["collection_errors"]),
+            unmapped=tuple(data["unmapped"]),
+            grader_error=data.get("grader_error", ""),
+        )
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def grader_fingerprint() -> str:
+    """The grader's version, the hash of its own source and schemas, Python's and the key packages' versions."""
+    digest = hashlib.sha256(f"{__version__}\0{sys.version}\0".encode())
+    for name in _PACKAGES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=-\0".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def exercise_fingerprint(course: Course, exercise: str) -> str:
+    """The hash of an exercise's rubric file, its check files and its reference notebook."""
+    digest = hashlib.sha256()
+    rubric = course.rubrics[exercise]
+    paths = [("rubric", rubric.path), ("reference", course.reference_notebook(exercise))]
+    checks = course.root / "rubrics" / "checks" / exercise
+    if checks.is_dir():
+        paths += [(f"checks/{p.relative_to(checks)}", p) for p in sorted(checks.rglob("*"))
+                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    for label, path in paths:
+        content = path.read_bytes() if path.is_file() else b"<missing>"
+        digest.update(label.encode() + b"\0" + sha256(content).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def options_fingerprint(options: Any) -> str:
+    """The hash of what the instructor chose: isolation, limits (not the thread count), visibilities, secret."""
+    limits = asdict(options.limits)
+    limits.pop("torch_threads", None)  # speed only; a grade must not depend on it
+    data = {
+        "isolation": options.isolation.as_dict(),
+        "limits": limits,
+        "visibilities": list(options.visibilities),
+        "secret": sha256(options.secret),
+    }
+    return sha256(json.dumps(data, sort_keys=True, default=str).encode())
+
+
+def job_key(*, student: str, exercise: str, notebook_name: str, notebook_bytes: bytes,
+            extra_files: list[Path], exercise_print: str, options_print: str) -> str:
+    """The cache key of one (student, exercise)."""
+    parts = [f"format={CACHE_FORMAT}", f"grader={grader_fingerprint()}", f"exercise={exercise}:{exercise_print}",
+             f"options={options_print}", f"student={student}", f"notebook={notebook_name}:{sha256(notebook_bytes)}"]
+    parts += [f"file={p.name}:{sha256(p.read_bytes())}" for p in sorted(extra_files, key=lambda p: p.name)]
+    return sha256("\0".join(parts).encode())
+
+
+class ResultCache:
+    """Entries under OUT/.instructor/cache/; `enabled=False` (--no-cache) still writes, never reads."""
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.root = root
+        self.enabled = enabled
+
+    def path(self, student: str, exercise: str) -> Path:
+        return self.root / student / f"{exercise}.json"
+
+    def get(self, student: str, exercise: str, key: str, out_dir: Path) -> ExerciseRun | None:
+        """The stored run when its key matches and the executed notebook it names is still in OUT unchanged."""
+        if not self.enabled:
+            return None
+        try:
+            entry = json.loads(self.path(student, exercise).read_text(encoding="utf-8"))
+            if entry.get("format") != CACHE_FORMAT or entry.get("key") != key:
+                return None
+            executed = entry.get("executed")
+            if executed is not None:
+                if sha256((out_dir / student / executed["name"]).read_bytes()) != executed["sha256"]:
+                    return None
+            return ExerciseRun.from_json(entry["run"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no entry, or one this version cannot read: grade again
+
+    @staticmethod
+    def entry(key: str, run: ExerciseRun, executed_name: str | None, executed_text: str | None) -> str:
+        executed = None if executed_text is None else {"name": executed_name,
+                                                       "sha256": sha256(executed_text.encode("utf-8"))}
+        return json.dumps({"format": CACHE_FORMAT, "key": key, "executed": executed, "run": run.to_json()},
+                          ensure_ascii=False)
+
+    def put(self, student: str, exercise: str, key: str, run: ExerciseRun, executed_name: str | None,
+            executed_text: str | None) -> None:
+        write_atomic(self.path(student, exercise), self.entry(key, run, executed_name, executed_text), mode=0o600)

@@ -1,0 +1,111 @@
+"""Everything written from the reports after a batch: feedback, the class summary and the optional formats.
+
+Works on report.json dicts (what `grade_batch` returns, or what `load_reports` reads back), so
+`grade run` writes these right after grading and `grade export` rewrites them later (another language,
+the due date passed) without grading again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import i18n
+from .errors import GraderError, UsageError
+from .files import write_atomic
+from .reporters.canvas import write_canvas
+from .reporters.feedback_html import render_feedback_html
+from .reporters.feedback_md import PLOT_DIR, render_feedback_md
+from .reporters.gradescope import write_gradescope
+from .reporters.json_report import validate_report
+from .reporters.junit import write_junit
+from .reporters.stats import class_stats
+from .reporters.summary_html import render_summary_html
+from .reporters.view import feedback_view
+
+FORMATS = ("gradescope", "junit", "canvas")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """`formats` adds to feedback.html, feedback.md and summary.html, which are always written."""
+
+    lang: str = i18n.DEFAULT_LANG
+    formats: tuple[str, ...] = ()
+    show_after_due_date: bool = False
+
+    def __post_init__(self) -> None:
+        i18n.check_lang(self.lang)
+        unknown = sorted(set(self.formats) - set(FORMATS))
+        if unknown:
+            raise UsageError(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+
+
+def load_reports(out_dir: Path) -> list[dict[str, Any]]:
+    """Every OUT/<student>/report.json, validated against the report schema, sorted by student."""
+    if not out_dir.is_dir():
+        raise UsageError(f"reports folder not found: {out_dir}")
+    reports = []
+    for path in sorted(out_dir.glob("*/report.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GraderError(f"{path}: cannot be read as JSON ({exc})") from None
+        validate_report(data)
+        reports.append(data)
+    if not reports:
+        raise UsageError(f"no report.json under {out_dir}; grade the submissions first")
+    return sorted(reports, key=lambda r: r["student"])
+
+
+def write_feedback(report: dict[str, Any], student_dir: Path, course: Any | None, options: ExportOptions) -> None:
+    """feedback.html and feedback.md (with its plots) for one student, in `student_dir`."""
+    view = feedback_view(report, course, options.lang, options.show_after_due_date, student_dir)
+    write_atomic(student_dir / "feedback.html", render_feedback_html(view))
+    text, files = render_feedback_md(view)
+    for old in (student_dir / PLOT_DIR).glob("*.png"):
+        if f"{PLOT_DIR}/{old.name}" not in files:
+            old.unlink()
+    for name, data in files.items():
+        write_atomic(student_dir / name, data)
+    write_atomic(student_dir / "feedback.md", text)
+
+
+def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | None,
+                  options: ExportOptions = ExportOptions()) -> list[Path]:
+    """Write every output for `reports` under `out_dir`; returns the batch-level files written."""
+    for report in reports:
+        student_dir = _student_dir(out_dir, report["student"])
+        write_feedback(report, student_dir, course, options)
+        if "gradescope" in options.formats:
+            write_gradescope(report, student_dir / "results.json", course, options.lang)
+    rubrics = course.rubrics.values() if course is not None else ()
+    manual = frozenset(m.id for r in rubrics for q in r.questions for m in q.manual)
+    written = [out_dir / "summary.html"]
+    write_atomic(written[0], render_summary_html(class_stats(reports, manual), course, options.lang))
+    if "junit" in options.formats:
+        written.append(out_dir / "junit.xml")
+        write_junit(reports, written[-1])
+    if "canvas" in options.formats:
+        written.append(out_dir / "gradebook_canvas.csv")
+        write_canvas(reports, _exercise_maxima(reports, course), written[-1])
+    return written
+
+
+def _student_dir(out_dir: Path, student: str) -> Path:
+    """OUT/<student>, refusing ids that would lead anywhere else (a report edited by hand)."""
+    if not student or student in (".", "..") or "/" in student or "\x00" in student:
+        raise GraderError(f"report for {student!r}: not a usable student id")
+    return out_dir / student
+
+
+def _exercise_maxima(reports: list[dict[str, Any]], course: Any | None) -> list[tuple[str, float]]:
+    if course is not None:
+        return [(exercise, rubric.max_score) for exercise, rubric in course.rubrics.items()]
+    maxima: dict[str, float] = {}
+    for report in reports:
+        for ex in report["exercises"]:
+            maxima[ex["id"]] = max(maxima.get(ex["id"], 0.0), ex["max_score"])
+    return list(maxima.items())

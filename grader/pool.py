@@ -1,0 +1,244 @@
+"""Grading workers: processes that each grade one job at a time, with a sandbox slot of their own.
+
+Workers are started with the "spawn" method (torch and fork do not mix) and live for the whole batch, so
+torch, the check modules and the reference notebooks are loaded once per worker, not once per student.
+The parent hands out one job at a time and always knows which job each worker holds: a worker that dies
+(out of memory, a crash in native code) costs only that job, which comes back through `on_lost`, and a new
+worker takes its slot.
+
+Stopping: Ctrl-C reaches the parent only (workers ignore SIGINT). Leaving the `with` block early, by an
+exception or a KeyboardInterrupt, sends SIGTERM to every worker; a worker turns it into KeyboardInterrupt,
+so its `with KernelSession` blocks close their kernels and sandboxes, and exits. A worker whose parent
+dies, even by kill -9, gets the same SIGTERM from the kernel (PR_SET_PDEATHSIG).
+
+With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Iterable, Iterator
+
+STOP_GRACE = 20.0  # seconds a worker gets to close its kernel before it is killed
+
+Setup = Callable[[Any, int], Any]  # (setup argument, slot) -> worker state
+Work = Callable[[Any, Any], Any]  # (worker state, job) -> result
+Lost = Callable[[Any, str], Any]  # (job, reason) -> the result to report instead
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_torch_threads(workers: int) -> int:
+    """Intra-op threads per kernel so that `workers` kernels do not oversubscribe the cores."""
+    return max(1, default_workers() // max(1, workers))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    slot: int
+    job: tuple[int, Any] | None = None
+
+
+class WorkerPool:
+    """`with WorkerPool(n, setup, arg, work, on_lost) as pool: for result in pool.map_unordered(jobs): ...`"""
+
+    def __init__(self, workers: int, setup: Setup, setup_arg: Any, work: Work, on_lost: Lost,
+                 initializer: Callable[[], None] | None = None) -> None:
+        self.workers = max(1, workers)
+        self._setup, self._setup_arg, self._work, self._on_lost = setup, setup_arg, work, on_lost
+        self._initializer = initializer
+        self._context = multiprocessing.get_context("spawn")
+        self._running: list[_Worker] = []
+        self._inline_state: Any = None
+        self._inline_ready = False
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(graceful=exc[0] is None)
+
+    # -- running jobs ------------------------------------------------------------------------------------
+    def map_unordered(self, jobs: Iterable[Any]) -> Iterator[Any]:
+        """Results of `work(state, job)` for every job, in the order they finish."""
+        jobs = list(jobs)
+        if not jobs:
+            return
+        if self.workers == 1:
+            yield from self._inline(jobs)
+            return
+        pending = deque(enumerate(jobs))
+        while pending or any(w.job is not None for w in self._running):
+            while len(self._running) < min(self.workers, len(pending) + self._busy()):
+                self._running.append(self._start(self._free_slot()))
+            for worker in list(self._running):
+                if worker.job is None and pending:
+                    worker.job = pending.popleft()
+                    try:
+                        worker.conn.send(worker.job)
+                    except (OSError, ValueError):  # it died while idle: this job is lost with it
+                        yield self._collect(worker)
+            busy = [w for w in self._running if w.job is not None]
+            if not busy:
+                continue
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for worker in busy:
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    yield self._collect(worker)
+
+    def _busy(self) -> int:
+        return sum(1 for w in self._running if w.job is not None)
+
+    def _free_slot(self) -> int:
+        used = {w.slot for w in self._running}
+        return next(slot for slot in range(self.workers) if slot not in used)
+
+    def _collect(self, worker: _Worker) -> Any:
+        """The result of the job `worker` holds, or `on_lost` when the worker died or could not send it."""
+        assert worker.job is not None
+        _, job = worker.job
+        message = None
+        try:
+            if worker.conn.poll():
+                message = worker.conn.recv()
+        except (EOFError, OSError):
+            message = None
+        except Exception as exc:  # a result that does not unpickle: a grader bug, reported on this job
+            message = ("failed", f"its result could not be read: {type(exc).__name__}: {exc}")
+        worker.job = None
+        if message is not None and message[0] == "done":
+            return message[1]
+        if message is not None:
+            return self._on_lost(job, f"the grader failed on it: {message[1]}")
+        worker.process.join(5)
+        code = worker.process.exitcode
+        self._running.remove(worker)  # a new worker takes its slot if there is work left
+        worker.conn.close()
+        return self._on_lost(job, f"the grader's worker process died while grading it (exit code {code})")
+
+    def _inline(self, jobs: list[Any]) -> Iterator[Any]:
+        if not self._inline_ready:
+            if self._initializer is not None:
+                self._initializer()
+            self._inline_state = self._setup(self._setup_arg, 0)
+            self._inline_ready = True
+        for job in jobs:
+            try:
+                result = self._work(self._inline_state, job)
+            except Exception as exc:  # `work` handles the expected failures; this is a grader bug
+                result = self._on_lost(job, f"the grader failed on it: {type(exc).__name__}: {exc}")
+            yield result
+
+    # -- worker lifecycle --------------------------------------------------------------------------------
+    def _start(self, slot: int) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main, name=f"grader-worker-{slot}", daemon=True,
+            args=(child, self._setup, self._setup_arg, self._work, slot, os.getpid(), self._initializer))
+        process.start()
+        child.close()
+        return _Worker(process, parent, slot)
+
+    def close(self, graceful: bool = True) -> None:
+        """Stop every worker: idle ones are told to exit; busy ones (an interrupted batch) get SIGTERM."""
+        workers, self._running = self._running, []
+        for worker in workers:
+            try:
+                if graceful and worker.job is None:
+                    worker.conn.send(None)
+                elif worker.process.is_alive():
+                    os.kill(worker.process.pid, signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + STOP_GRACE
+        for worker in workers:
+            worker.process.join(max(0.1, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(5)
+            worker.conn.close()
+
+
+# -- inside a worker ---------------------------------------------------------------------------------------
+def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slot: int, parent_pid: int,
+                 initializer: Callable[[], None] | None) -> None:
+    signal.signal(signal.SIGINT, _ignore)  # Ctrl-C is the parent's; a handler (not SIG_IGN) is not inherited
+    signal.signal(signal.SIGTERM, _interrupt)
+    _die_with_parent(parent_pid)
+    try:
+        if initializer is not None:
+            initializer()
+        state = setup(setup_arg, slot)
+        while True:
+            try:
+                item = conn.recv()
+            except (EOFError, OSError):
+                return
+            if item is None:
+                return
+            job_id, job = item
+            try:
+                reply = ("done", work(state, job))
+            except Exception as exc:  # `work` handles the expected failures; this is a grader bug
+                reply = ("failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-8)}")
+            if _stopping:  # the interrupt was swallowed on the way: the result may be incomplete
+                raise KeyboardInterrupt
+            try:
+                conn.send(reply)
+            except (BrokenPipeError, OSError):
+                return
+            except Exception as exc:  # the result does not pickle
+                conn.send(("failed", f"its result could not be sent: {type(exc).__name__}: {exc}"))
+    except KeyboardInterrupt:  # SIGTERM from the parent: `finally` blocks have closed the kernels
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        logging.getLogger("asyncio").disabled = True  # no "Task was destroyed" noise on the terminal
+        sys.exit(1)
+
+
+_stopping = False
+
+
+def stop_requested() -> bool:
+    """True in a worker told to stop: results computed from now on may be incomplete; do not keep them."""
+    return _stopping
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    pass
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    global _stopping
+    _stopping = True
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; let the cleanup finish
+    raise KeyboardInterrupt
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGTERM this worker when the grader that started it dies, however it dies (Linux only)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,36 @@
+"""gradebook_canvas.csv: Canvas's gradebook import format (Grades > Import), one column per exercise.
+
+Canvas reads `Student, ID, SIS User ID, SIS Login ID, Section`, then one column per assignment (a new
+column name creates the assignment; an existing assignment's name updates it), and an optional
+`Points Possible` row. The student id (the submission's folder or file name) fills `Student`,
+`SIS User ID` and `SIS Login ID`, so Canvas matches it by either SIS id, else by name; `ID` (Canvas's
+internal number) is left empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ..files import write_atomic
+
+HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def canvas_csv(reports: list[dict[str, Any]], exercises: list[tuple[str, float]]) -> str:
+    """The CSV text; `exercises` are (exercise id, maximum points) in rubric order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*HEADER, *[exercise for exercise, _ in exercises]])
+    writer.writerow(["Points Possible", "", "", "", "", *[f"{points:g}" for _, points in exercises]])
+    for report in sorted(reports, key=lambda r: r["student"]):
+        scores = {ex["id"]: ex["score"] for ex in report["exercises"]}
+        student = report["student"]
+        writer.writerow([student, "", student, student, "", *[f"{scores.get(e, 0):g}" for e, _ in exercises]])
+    return buffer.getvalue()
+
+
+def write_canvas(reports: list[dict[str, Any]], exercises: list[tuple[str, float]], path: Path) -> None:
+    write_atomic(path, canvas_csv(reports, exercises))

@@ -1,0 +1,86 @@
+"""Pure class statistics over report dicts: what summary.html shows."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rate:
+    """How a question or check went over the graded submissions."""
+
+    id: str  # <exercise>.<question> or a check id
+    graded: int
+    full: int  # full marks (a check: passed)
+    mean_fraction: float
+
+    @property
+    def rate(self) -> float:
+        return self.full / self.graded if self.graded else 0.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    student: str
+    exercise: str
+    status: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    totals: tuple[tuple[str, float, float], ...]  # student, score, max_score
+    questions: tuple[Rate, ...]
+    checks: tuple[Rate, ...]  # automatic checks, lowest pass rate first
+    slowest: tuple[tuple[str, float], ...]  # student, seconds
+    problems: tuple[Problem, ...]  # exercises not graded
+
+    @property
+    def max_score(self) -> float:
+        return max((m for _, _, m in self.totals), default=0.0)
+
+    def mean(self) -> float:
+        return statistics.fmean(s for _, s, _ in self.totals) if self.totals else 0.0
+
+    def median(self) -> float:
+        return statistics.median(s for _, s, _ in self.totals) if self.totals else 0.0
+
+
+def _rate(key: str, fractions: list[float]) -> Rate:
+    return Rate(key, len(fractions), sum(1 for f in fractions if f >= 1.0),
+                statistics.fmean(fractions) if fractions else 0.0)
+
+
+def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = frozenset(),
+                slowest: int = 5) -> ClassStats:
+    """Statistics over `reports`; `manual_ids` are written-answer items, left out of the per-check rates."""
+    questions: dict[str, list[float]] = {}
+    checks: dict[str, list[float]] = {}
+    manual = set(manual_ids)
+    problems: list[Problem] = []
+    seconds: list[tuple[str, float]] = []
+    for report in sorted(reports, key=lambda r: r["student"]):
+        seconds.append((report["student"], sum(e.get("seconds", 0.0) for e in report["exercises"])))
+        for ex in report["exercises"]:
+            if ex["status"] != "graded":
+                problems.append(Problem(report["student"], ex["id"], ex["status"], ex["message"]))
+                continue
+            for q in ex["questions"]:
+                if q["max_score"] > 0:
+                    questions.setdefault(f"{ex['id']}.{q['id']}", []).append(q["score"] / q["max_score"])
+                for c in q["checks"]:
+                    if c["status"] == "manual":
+                        manual.add(c["id"])
+                    checks.setdefault(c["id"], []).append(1.0 if c["status"] == "passed" else 0.0)
+    check_rates = sorted((_rate(k, v) for k, v in checks.items() if k not in manual), key=lambda r: (r.rate, r.id))
+    seconds.sort(key=lambda item: -item[1])
+    ordered = sorted(reports, key=lambda r: r["student"])
+    return ClassStats(
+        tuple((r["student"], float(r["score"]), float(r["max_score"])) for r in ordered),
+        tuple(_rate(k, v) for k, v in questions.items()),
+        tuple(check_rates),
+        tuple(item for item in seconds[:slowest] if item[1] > 0),
+        tuple(problems),
+    )

@@ -1,0 +1,142 @@
+"""What a student may see of their report, in their language: the one model feedback.html and feedback.md render.
+
+Visibility rules (README, "Feedback"):
+- `public` checks show status, points, message and, unless passed, the hint;
+- `hidden` checks show their name, pass or fail, points and, unless passed, the hint only;
+- `after_due_date` checks are shown like hidden ones once the due date has passed; before that they are
+  left out, and so are their points (the feedback says how many were withheld).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import i18n
+from .plots import Plot, notebook_plots
+
+
+@dataclass(frozen=True)
+class CheckView:
+    id: str
+    name: str
+    status: str  # passed | failed | error | timeout | manual
+    status_label: str
+    points: float
+    max_points: float
+    visibility: str
+    visibility_label: str
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    id: str
+    title: str
+    score: float
+    max_score: float
+    checks: tuple[CheckView, ...]
+
+
+@dataclass(frozen=True)
+class ExerciseView:
+    id: str
+    title: str
+    status: str
+    status_label: str
+    message: str
+    score: float
+    max_score: float
+    notebook: str | None
+    questions: tuple[QuestionView, ...]
+    cells: tuple[tuple[int, str], ...]
+    plots: tuple[Plot, ...]
+    plots_total: int
+
+
+@dataclass(frozen=True)
+class FeedbackView:
+    student: str
+    lang: str
+    score: float
+    max_score: float
+    exercises: tuple[ExerciseView, ...]
+    graded_at: str
+    grader_version: str
+    withheld_checks: int
+    withheld_points: float
+
+
+def due_date_passed(due: datetime | None, now: datetime | None = None) -> bool:
+    """True when `due` is given and already past (naive dates are local time)."""
+    if due is None:
+        return False
+    now = now or (datetime.now(due.tzinfo) if due.tzinfo else datetime.now())
+    return now >= due
+
+
+def _check_view(check: dict[str, Any], text: i18n.CourseText, lang: str) -> CheckView:
+    visibility = check["visibility"]
+    passed = check["status"] == "passed"
+    hint = "" if passed else text.hint(check["id"], check.get("hint", ""), lang)
+    if visibility == "public":
+        status, message = check["status"], i18n.translate_message(check["message"], lang)
+    else:  # hidden, or after the due date: name, pass or fail, hint
+        status, message = ("passed" if passed else "failed"), ""
+    if status == "manual":
+        message = i18n.translate_message(check["message"], lang)
+        hint = "" if check["points"] >= check["max_points"] else hint
+    return CheckView(check["id"], check["id"].rsplit(".", 1)[-1], status, i18n.status(status, lang),
+                     check["points"], check["max_points"], visibility, i18n.visibility(visibility, lang),
+                     message, hint)
+
+
+def _exercise_view(exercise: dict[str, Any], text: i18n.CourseText, titles: dict[str, str], lang: str,
+                   show_after_due: bool, student_dir: Path | None) -> tuple[ExerciseView, int, float]:
+    withheld, withheld_points = 0, 0.0
+    questions = []
+    for question in exercise["questions"]:
+        checks = []
+        for check in question["checks"]:
+            if check["visibility"] == "after_due_date" and not show_after_due:
+                withheld += 1
+                withheld_points += check["max_points"]
+                continue
+            checks.append(_check_view(check, text, lang))
+        if not checks:
+            continue
+        title = text.title(exercise["id"], question["id"], question.get("title", question["id"]), lang)
+        questions.append(QuestionView(question["id"], title, sum(c.points for c in checks),
+                                      sum(c.max_points for c in checks), tuple(checks)))
+    plots: list[Plot] = []
+    total = 0
+    if student_dir is not None and exercise.get("notebook") and exercise["status"] == "graded":
+        path = student_dir / Path(exercise["notebook"]).name
+        if path.is_file():
+            plots, total = notebook_plots(path)
+    cells = tuple((c["cell_index"], i18n.translate_message(c["message"], lang)) for c in exercise.get("cells", []))
+    view = ExerciseView(
+        exercise["id"], titles.get(exercise["id"], exercise["id"]), exercise["status"],
+        i18n.status(exercise["status"], lang), i18n.translate_message(exercise["message"], lang),
+        sum(q.score for q in questions), sum(q.max_score for q in questions), exercise.get("notebook"),
+        tuple(questions), cells, tuple(plots), total)
+    return view, withheld, withheld_points
+
+
+def feedback_view(report: dict[str, Any], course: Any | None = None, lang: str = i18n.DEFAULT_LANG,
+                  show_after_due: bool = False, student_dir: Path | None = None) -> FeedbackView:
+    """The student-visible part of one report.json dict; `student_dir` holds its executed notebooks."""
+    text = i18n.course_text(course)
+    titles = {ex: r.title for ex, r in course.rubrics.items()} if course is not None else {}
+    exercises, withheld, withheld_points = [], 0, 0.0
+    for exercise in report["exercises"]:
+        view, count, points = _exercise_view(exercise, text, titles, lang, show_after_due, student_dir)
+        exercises.append(view)
+        withheld += count
+        withheld_points += points
+    return FeedbackView(
+        report["student"], lang, sum(e.score for e in exercises), sum(e.max_score for e in exercises),
+        tuple(exercises), report.get("graded_at", ""), report.get("grader_version", ""), withheld, withheld_points)

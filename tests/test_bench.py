@@ -1,0 +1,24 @@
+"""bench/run.py works end to end on a tiny batch (its figures are not asserted: they depend on the machine)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_on_a_tiny_batch(project, isolation):
+    done = subprocess.run([sys.executable, str(project / "bench" / "run.py"), "--students", "2", "--workers", "2",
+                           "--exercises", "autograd", "--isolation", isolation.requested],
+                          capture_output=True, text=True, cwd=project, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert re.search(r"s00/01_autograd\.ipynb +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d", out)  # baseline row
+    assert re.search(r"s01/01_autograd\.ipynb( +\d+\.\d\d){9} +\d+ +\d+  graded", out)  # grader row, phases measured
+    assert re.search(r"baseline/cold = +\d+\.\d\dx", out)
+    assert "notebooks run again: 0" in out  # the warm run is all cache hits
+    assert re.search(r"grader overhead: +\d+\.\d %", out)
+    assert re.search(r"grade check autograd +\d+\.\d s vs plain python \+ torch +\d+\.\d s = \d+\.\d\dx", out)

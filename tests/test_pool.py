@@ -1,0 +1,66 @@
+"""The worker pool: every job comes back once, a dying worker costs only its own job, slots are distinct."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from grader.pool import WorkerPool, default_torch_threads, default_workers
+
+
+def setup(tag: str, slot: int) -> tuple[str, int]:
+    return tag, slot
+
+
+def work(state: tuple[str, int], job: tuple[str, int]) -> tuple[str, int, int, int]:
+    tag, slot = state
+    kind, value = job
+    if kind == "die":
+        os._exit(7)  # a crash in native code, an OOM kill: no exception, no reply
+    if kind == "raise":
+        raise RuntimeError("a grader bug")
+    time.sleep(0.05)
+    return tag, slot, os.getpid(), value * 2
+
+
+def lost(job: tuple[str, int], reason: str) -> tuple[str, str]:
+    return "lost", f"{job[1]}: {reason}"
+
+
+def test_every_job_comes_back_once_from_distinct_slots():
+    jobs = [("ok", i) for i in range(12)]
+    with WorkerPool(3, setup, "t", work, lost) as pool:
+        results = list(pool.map_unordered(jobs))
+    assert sorted(r[3] for r in results) == [2 * i for i in range(12)]
+    assert {r[0] for r in results} == {"t"}
+    by_pid = {}
+    for _, slot, pid, _ in results:
+        by_pid.setdefault(pid, set()).add(slot)
+    assert all(len(slots) == 1 for slots in by_pid.values())  # a worker keeps its slot
+    assert len({next(iter(s)) for s in by_pid.values()}) == len(by_pid)  # and no two share one
+    assert os.getpid() not in by_pid
+
+
+def test_a_dying_worker_costs_only_its_job_and_is_replaced():
+    jobs = [("ok", 1), ("die", 2), ("ok", 3), ("raise", 4), ("ok", 5), ("ok", 6)]
+    with WorkerPool(2, setup, "t", work, lost) as pool:
+        results = list(pool.map_unordered(jobs))
+    assert len(results) == 6
+    lost_reasons = sorted(r[1] for r in results if r[0] == "lost")
+    assert lost_reasons[0].startswith("2: the grader's worker process died while grading it (exit code 7)")
+    assert lost_reasons[1].startswith("4: the grader failed on it: RuntimeError: a grader bug")
+    assert sorted(r[3] for r in results if r[0] == "t") == [2, 6, 10, 12]
+
+
+def test_one_worker_runs_jobs_in_this_process():
+    with WorkerPool(1, setup, "inline", work, lost) as pool:
+        results = list(pool.map_unordered([("ok", 1), ("raise", 2)]))
+    assert results[0] == ("inline", 0, os.getpid(), 2)
+    assert results[1][0] == "lost" and "a grader bug" in results[1][1]
+
+
+def test_default_thread_budget_does_not_oversubscribe():
+    cores = default_workers()
+    assert default_torch_threads(1) == cores
+    assert default_torch_threads(cores) == 1
+    assert default_torch_threads(cores * 4) == 1

@@ -1,0 +1,121 @@
+"""`grade check NOTEBOOK`: public checks only, hints, hidden checks counted by question, exit codes, student bundle."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import EXIT_FAILED, EXIT_USAGE, main
+from grader.course import load_course
+from grader.models import CheckResult, ExerciseResult, QuestionResult
+from grader.selfcheck import render_html, render_text, self_check, write_self_check_junit
+
+
+def invoke(*args: str):
+    """The command's output on a terminal wide enough that table cells are not wrapped."""
+    return CliRunner(env={"COLUMNS": "400"}).invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def course(project):
+    return load_course(project)
+
+
+def lr_result() -> ExerciseResult:
+    """Public-only grading of a logistic regression notebook in a folder without reference/."""
+    q = lambda qid, *checks: QuestionResult(qid, qid, checks)  # noqa: E731
+    return ExerciseResult("logistic_regression", "graded", "graded", (
+        q("make_data", CheckResult("logistic_regression.make_data.lesson_data", "error", 0, 3, "public",
+                                   "the check itself failed; your instructor has the details", "h")),
+        q("experiments", CheckResult("logistic_regression.experiments.lesson_configs", "passed", 3, 3, "public", "")),
+        q("plots", CheckResult("logistic_regression.plots.five_plots", "failed", 0, 4, "public",
+                               "The notebook shows 0 plot(s)", "run the demo cells")),
+        q("hw1", CheckResult("logistic_regression.hw1.answer", "manual", 0, 5, "public", "awaiting", "h")),
+        q("hw2", CheckResult("logistic_regression.hw2.answer", "failed", 0, 5, "public",
+                             "no answer written (the answer cell is empty or unchanged)", "h")),
+    ), "02_logistic_regression.ipynb")
+
+
+def test_self_check_view_marks_checks_that_need_the_reference_and_counts_hidden_ones(course):
+    details = {"logistic_regression.make_data.lesson_data": "GraderError: reference solution not found: /x/ref.ipynb"}
+    result = self_check(lr_result(), course.rubrics["logistic_regression"], details)
+    lines = {c.id: c for q in result.questions for c in q.checks}
+    assert lines["logistic_regression.make_data.lesson_data"].status == "unavailable"
+    assert (lines["logistic_regression.hw1.answer"].status, lines["logistic_regression.hw1.answer"].written) == (
+        "manual", True)
+    assert lines["logistic_regression.hw2.answer"].written is False
+    assert [c.id for c in result.automatic] == ["logistic_regression.make_data.lesson_data",
+                                                "logistic_regression.experiments.lesson_configs",
+                                                "logistic_regression.plots.five_plots"]
+    assert not result.passed
+    hidden = {q.id: q.hidden for q in result.questions}
+    assert hidden == {"make_data": 1, "model": 1, "train": 2, "convergence": 1, "experiments": 1, "plots": 0,
+                      "hw1": 0, "hw2": 0}
+    text = render_text(result, course)
+    assert "1/3 public checks pass" in text and "needs the course's reference solution" in text
+    assert "train (BCELoss, SGD with momentum, zero_grad, early stop) (2)" in text
+    assert "random_settings" not in text and "gradients_zeroed" not in text  # hidden check names never shown
+    zh = render_html(result, course, "zh")
+    assert "公开检查通过 1/3" in zh and "无法在此运行" in zh and "运行演示单元格" in zh and "尚未作答" in zh
+
+
+def test_self_check_junit_for_a_student_repository(course, tmp_path):
+    details = {"logistic_regression.make_data.lesson_data": "reference solution not found"}
+    write_self_check_junit(self_check(lr_result(), course.rubrics["logistic_regression"], details),
+                           tmp_path / "j.xml")
+    root = ET.parse(tmp_path / "j.xml").getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("5", "1", "1", "2")
+
+
+def test_a_file_that_is_not_a_notebook_fails_the_check_in_one_line(project, tmp_path):
+    (tmp_path / "01_autograd.ipynb").write_text("{ not json", encoding="utf-8")
+    result = invoke("check", str(tmp_path / "01_autograd.ipynb"), "--course", str(project))
+    assert result.exit_code == EXIT_FAILED
+    assert "not valid JSON" in result.output and "Traceback" not in result.output
+
+
+def test_an_unknown_notebook_is_a_usage_error(project, tmp_path):
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "scratch.ipynb")
+    result = invoke("check", str(tmp_path / "scratch.ipynb"), "--course", str(project))
+    assert result.exit_code == EXIT_USAGE and "--exercise" in result.output
+
+
+@pytest.mark.slow
+def test_grade_check_shows_failures_with_hints_and_exits_1(project, isolation, tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = invoke("check", str(project / "examples" / "submissions" / "bob" / "01_autograd.ipynb"),
+                    "--course", str(project), "--isolation", isolation.requested, "--junit", str(junit))
+    assert result.exit_code == EXIT_FAILED, result.output
+    out = " ".join(result.output.split())
+    assert "4/6 public checks pass" in out
+    assert "returned tensor([7.])" in out and "Hint: With weights (1, 2) the lesson printed" in out
+    assert "hidden checks also run on" in out and "backward(gradient=...) weights each output (1)" in out
+    assert "random_weights" not in out and "Some public checks do not pass yet." in out
+    assert ET.parse(junit).getroot().get("failures") == "2"
+
+
+@pytest.mark.slow
+def test_grade_check_in_a_student_bundle_needs_no_secret_hidden_checks_or_reference(project, isolation, tmp_path,
+                                                                                   monkeypatch):
+    bundle = tmp_path / "bundle"
+    (bundle / "rubrics" / "checks" / "autograd").mkdir(parents=True)
+    for rubric in (project / "rubrics").glob("*.toml"):
+        shutil.copy(rubric, bundle / "rubrics")
+    public = Path("rubrics", "checks", "autograd", "public")
+    shutil.copytree(project / public, bundle / public)
+    notebook = shutil.copy(project / "examples" / "submissions" / "alice" / "01_autograd.ipynb", bundle)
+    before = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*") if "__pycache__" not in p.parts)
+    monkeypatch.delenv("GRADER_SECRET", raising=False)
+    monkeypatch.chdir(bundle)
+    result = invoke("check", Path(notebook).name, "--isolation", isolation.requested, "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "公开检查通过 6/6" in out and "所有公开检查均已通过" in out
+    assert "正式评分时，以下题目还会运行隐藏检查" in out
+    after = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*") if "__pycache__" not in p.parts)
+    assert after == before  # no secret file, no reports: a self-check leaves nothing behind
