@@ -28,6 +28,9 @@ SANDBOX_HOME = "/home/student"
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
 FIRST_SANDBOX_UID = 62000
 SANDBOX_UIDS = 1000
+OWNER_FILE = "owner.pid"
+# Short paths: unix socket names must stay under ~100 bytes.
+SANDBOX_PARENT = Path("/tmp") if os.path.isdir("/tmp") else Path(tempfile.gettempdir())
 UID_LOCK_DIR = Path("/run/lock/grader-uids") if Path("/run/lock").is_dir() else Path("/tmp/grader-uids")
 
 
@@ -158,8 +161,9 @@ class Sandbox:
         self.isolation = isolation
         self.limits = limits
         self.token = secrets.token_hex(8)
-        # Short path: unix socket names must stay under ~100 bytes.
-        self.root = Path(tempfile.mkdtemp(prefix="grd-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        _remove_stale_trees()
+        self.root = Path(tempfile.mkdtemp(prefix="grd-", dir=SANDBOX_PARENT))
+        (self.root / OWNER_FILE).write_text(str(os.getpid()))
         self.workdir = self.root / "home"
         self.runtime_dir = self.root / "run"
         self.workdir.mkdir()
@@ -301,6 +305,17 @@ class Sandbox:
             if self._uid_lock is not None:
                 os.close(self._uid_lock)  # releases the flock
                 self._uid_lock = None
+
+
+def _remove_stale_trees() -> None:
+    """Remove the trees of sandboxes whose grader died (kill -9) without cleaning up."""
+    for owner in SANDBOX_PARENT.glob(f"grd-*/{OWNER_FILE}"):
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if not psutil.pid_exists(pid):
+            shutil.rmtree(owner.parent, ignore_errors=True)
 
 
 def _claim_uid(start: int) -> tuple[int, int]:

@@ -82,7 +82,7 @@ ESCAPES = [
           "    if root.startswith(('/proc', '/sys', '/usr', '/dev')):\n        dirs[:] = []\n        continue\n"
           "    found += [os.path.join(root, f) for f in files if f.endswith(('.ipynb', '.toml', '.json', '.py'))]\n"
           "print('\\n'.join(found[:2000]))",), bwrap_only=True,
-         secret_markers=("test_autograd_hidden.py", "autograd.toml", "01_autograd.ipynb", "report.json")),
+         secret_markers=("test_autograd_hidden.py", "autograd.toml", "reference/01_autograd", "/graded/")),
     Case("reads_grader_environment", "escape",
          ("import os\nprint(dict(os.environ))\nfor pid in os.listdir('/proc'):\n    try:\n"
           "        print(open(f'/proc/{pid}/environ', 'rb').read())\n    except (OSError, ValueError):\n        pass",),
