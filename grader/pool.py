@@ -8,8 +8,9 @@ worker takes its slot.
 
 Stopping: Ctrl-C reaches the parent only (workers ignore SIGINT). Leaving the `with` block early, by an
 exception or a KeyboardInterrupt, sends SIGTERM to every worker; a worker turns it into KeyboardInterrupt,
-so its `with KernelSession` blocks close their kernels and sandboxes, and exits. A worker whose parent
-dies, even by kill -9, gets the same SIGTERM from the kernel (PR_SET_PDEATHSIG).
+so its `with KernelSession` blocks close their kernels and sandboxes, and exits, within
+WORKER_STOP_DEADLINE seconds whatever happens. A worker whose parent dies, even by kill -9, gets the same
+SIGTERM from the kernel (PR_SET_PDEATHSIG).
 
 With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
 """
@@ -17,7 +18,6 @@ With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C u
 from __future__ import annotations
 
 import ctypes
-import logging
 import multiprocessing
 import os
 import signal
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
 
-STOP_GRACE = 20.0  # seconds a worker gets to close its kernel before it is killed
+STOP_GRACE = 20.0  # seconds a worker gets to close its kernel before the parent kills it
+WORKER_STOP_DEADLINE = 15  # seconds after which a stopping worker ends itself (its parent may be gone)
 
 Setup = Callable[[Any, int], Any]  # (setup argument, slot) -> worker state
 Work = Callable[[Any, Any], Any]  # (worker state, job) -> result
@@ -208,9 +209,9 @@ def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slo
             except Exception as exc:  # the result does not pickle
                 conn.send(("failed", f"its result could not be sent: {type(exc).__name__}: {exc}"))
     except KeyboardInterrupt:  # SIGTERM from the parent: `finally` blocks have closed the kernels
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        logging.getLogger("asyncio").disabled = True  # no "Task was destroyed" noise on the terminal
-        sys.exit(1)
+        # Exit now: interpreter shutdown would wait on nothing useful (a background import, asyncio's
+        # complaints about tasks of the kernel it just closed).
+        os._exit(1)
 
 
 _stopping = False
@@ -228,7 +229,11 @@ def _ignore(signum: int, frame: Any) -> None:
 def _interrupt(signum: int, frame: Any) -> None:
     global _stopping
     _stopping = True
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; let the cleanup finish
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; let the cleanup finish...
+    # ... but not forever: closing a kernel interrupted mid-request can block in C (zmq_ctx_term), where no
+    # Python handler runs. SIGALRM's default action ends the process; bubblewrap's --die-with-parent then
+    # takes the kernel down with it.
+    signal.alarm(WORKER_STOP_DEADLINE)
     raise KeyboardInterrupt
 
 

@@ -56,8 +56,10 @@ def hostile(project: Path, case: Case, paths: dict) -> nbformat.NotebookNode:
 
 def sandbox_processes() -> list[int]:
     found = []
-    for proc in psutil.process_iter(["pid", "uids"]):
+    for proc in psutil.process_iter(["pid", "uids", "status"]):
         try:
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue  # already dead, waiting for init to reap it
             uid = proc.info["uids"].real if proc.info["uids"] else -1
             if FIRST_SANDBOX_UID <= uid < FIRST_SANDBOX_UID + SANDBOX_UIDS or SANDBOX_MARKER in proc.environ():
                 found.append(proc.pid)
@@ -217,9 +219,21 @@ def test_nothing_a_student_sees_holds_hidden_material(batch, project):
         if student_dir.name.startswith("."):
             continue  # .instructor/ is the instructor's
         for path in student_dir.iterdir():
-            text = path.read_text(encoding="utf-8")
+            text = _student_visible_text(path)
             leaked = [line for line in hidden_lines if line in text] + [m for m in markers if m in text]
             assert not leaked, (path, leaked[:3])
+
+
+def _student_visible_text(path: Path) -> str:
+    """What a file shows the student beyond what they wrote: for a notebook, its outputs only (the test put
+    the forbidden paths into the hostile cells' own source)."""
+    if path.is_dir():
+        return "".join(_student_visible_text(p) for p in path.rglob("*") if p.is_file() and p.suffix != ".png")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix != ".ipynb":
+        return text
+    nb = nbformat.reads(text, as_version=4)
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells], ensure_ascii=False)
 
 
 def test_no_process_survives_and_reports_stay_intact(batch):
