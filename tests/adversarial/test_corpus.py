@@ -216,8 +216,8 @@ def test_nothing_a_student_sees_holds_hidden_material(batch, project):
                     if len(line.strip()) > 30 and not line.strip().startswith(("#", "from ", "import "))}
     markers = {m for c in batch.cases for m in c.secret_markers} | {SECRET.decode()}
     for student_dir in batch.out.iterdir():
-        if student_dir.name.startswith("."):
-            continue  # .instructor/ is the instructor's
+        if student_dir.name.startswith(".") or not student_dir.is_dir():
+            continue  # .instructor/ and the gradebook are the instructor's
         for path in student_dir.iterdir():
             text = _student_visible_text(path)
             leaked = [line for line in hidden_lines if line in text] + [m for m in markers if m in text]
