@@ -181,6 +181,21 @@ def build_request(op: str, target: str | None = None, *, nonce: str,
     }
 
 
+def call_fields(target: str | Handle, args: tuple[Any, ...], kwargs: Mapping[str, Any], *,
+                method: str | None = None, seed: int | None = None, keep: bool = False) -> dict[str, Any]:
+    """The fields of a call or call_method request (nonce and limits are added by whoever sends it)."""
+    return {
+        "op": "call_method" if method else "call",
+        "target": target if isinstance(target, str) else None,
+        "handle": target.id if isinstance(target, Handle) else None,
+        "method": method,
+        "args": [encode_argument(a) for a in args],
+        "kwargs": {str(k): encode_argument(v) for k, v in kwargs.items()},
+        "seed": seed,
+        "keep": keep,
+    }
+
+
 def request_code(request: Mapping[str, Any]) -> str:
     """Python source for an execute_request that runs one agent request."""
     text = json.dumps(request, allow_nan=False, separators=(",", ":"))

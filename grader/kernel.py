@@ -294,16 +294,7 @@ class KernelSession:
     def call(self, target: str | codec.Handle, *args: Any, _seed: int | None = None, _timeout: float | None = None,
              _keep: bool = False, _method: str | None = None, **kwargs: Any) -> Any:
         """Call a function (or class) the notebook defines; return its result as plain data."""
-        request: dict[str, Any] = {
-            "op": "call_method" if _method else "call",
-            "target": target if isinstance(target, str) else None,
-            "handle": target.id if isinstance(target, codec.Handle) else None,
-            "method": _method,
-            "args": [codec.encode_argument(a) for a in args],
-            "kwargs": {k: codec.encode_argument(v) for k, v in kwargs.items()},
-            "seed": _seed,
-            "keep": _keep,
-        }
+        request = codec.call_fields(target, args, kwargs, method=_method, seed=_seed, keep=_keep)
         return self._run(self._request(request, _timeout or self.limits.call_timeout))
 
     def get(self, name: str) -> Any:

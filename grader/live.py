@@ -74,16 +74,7 @@ class LiveSession:
     def call(self, target: Any, *args: Any, _seed: int | None = None, _timeout: float | None = None,
              _keep: bool = False, _method: str | None = None, **kwargs: Any) -> Any:
         """Call a function the notebook defines; `_timeout` is accepted and ignored (no limit in Jupyter)."""
-        return self._request({
-            "op": "call_method" if _method else "call",
-            "target": target if isinstance(target, str) else None,
-            "handle": target.id if isinstance(target, codec.Handle) else None,
-            "method": _method,
-            "args": [codec.encode_argument(a) for a in args],
-            "kwargs": {k: codec.encode_argument(v) for k, v in kwargs.items()},
-            "seed": _seed,
-            "keep": _keep,
-        })
+        return self._request(codec.call_fields(target, args, kwargs, method=_method, seed=_seed, keep=_keep))
 
     def call_method(self, handle: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         return self.call(handle, *args, _method=method, **kwargs)
