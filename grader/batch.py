@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import sys
 import threading
 import time
@@ -34,6 +35,7 @@ from .course import Course
 from .discovery import Submission, find_submissions
 from .errors import GraderError, Interrupted, KernelError, NotebookError, UsageError
 from .files import write_atomic
+from .intake import INTAKE_DIR, is_zip_path, submissions_from_zip
 from .kernel import KernelSession
 from .models import CellNote, CheckResult, ExerciseResult, QuestionResult, StudentReport
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
@@ -63,6 +65,7 @@ class GradingOptions:
     secret: bytes = b""
     visibilities: tuple[str, ...] = ("public", "hidden")
     manual_scores: dict[str, ManualScores] = field(default_factory=dict)
+    warm_start: bool = True  # fork kernels from a warm kernel factory where possible (grader/warm.py)
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
     course = options.course
     rubric = course.rubrics[exercise]
     started = time.monotonic()
-    with KernelSession(nb, files, options.isolation, options.limits, slot=slot) as kernel:
+    with KernelSession(nb, files, options.isolation, options.limits, slot=slot,
+                       warm=options.warm_start) as kernel:
         try:
             executed = kernel.run_notebook()
         except KernelError as exc:
@@ -222,31 +226,44 @@ def setup_worker(options: GradingOptions, slot: int) -> WorkerState:
 
 def run_job(state: WorkerState, job: NotebookJob) -> JobResult:
     """Grade one notebook in a worker. Whatever goes wrong becomes this exercise's not_gradable result."""
-    options = state.options
     PHASES.clear()
     wall, cpu = time.monotonic(), time.process_time()
-    try:
-        run, executed = run_exercise(job.notebook, job.exercise, job.student, list(job.files), options,
-                                     slot=state.slot, notebook_name=job.notebook_name)
-    except GraderError as exc:
-        run, executed = ExerciseRun(job.exercise, "not_gradable", str(exc), job.notebook_name), None
-    except Exception as exc:  # a grader bug must cost this notebook only, never the batch
-        run = ExerciseRun(job.exercise, "not_gradable", f"the grader failed on this notebook "
-                          f"({type(exc).__name__}); your instructor has the details", job.notebook_name,
-                          grader_error=traceback.format_exc()[-4000:])
-        executed = None
+    run, executed = execute_job(state, job)
     if stop_requested():
         raise KeyboardInterrupt  # stopped midway: nothing of this run may be kept
     if job.out_dir is not None:
-        text = None if executed is None else nbformat.writes(executed)
-        if text is not None:
-            write_atomic(job.out_dir / job.student / job.notebook_name, text)
-        if job.cache_key is not None and run.status == "graded":
-            cache = ResultCache(job.out_dir / INSTRUCTOR_DIR / CACHE_DIR)
-            cache.put(job.student, job.exercise, job.cache_key, run, job.notebook_name, text)
-    timings = {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "pid": os.getpid(),
-               "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **PHASES}
-    return JobResult(job.student, job.exercise, run, timings)
+        keep_outputs(job, run, None if executed is None else nbformat.writes(executed))
+    return JobResult(job.student, job.exercise, run, job_timings(wall, cpu))
+
+
+def execute_job(state: WorkerState, job: NotebookJob) -> tuple[ExerciseRun, NotebookNode | None]:
+    """Run one notebook and its checks; returns the run and the executed notebook. Writes nothing."""
+    try:
+        return run_exercise(job.notebook, job.exercise, job.student, list(job.files), state.options,
+                            slot=state.slot, notebook_name=job.notebook_name)
+    except GraderError as exc:
+        return ExerciseRun(job.exercise, "not_gradable", str(exc), job.notebook_name), None
+    except Exception as exc:  # a grader bug must cost this notebook only, never the batch
+        return ExerciseRun(job.exercise, "not_gradable", f"the grader failed on this notebook "
+                           f"({type(exc).__name__}); your instructor has the details", job.notebook_name,
+                           grader_error=traceback.format_exc()[-4000:]), None
+
+
+def job_timings(wall: float, cpu: float) -> dict[str, float]:
+    """What a job cost this process since `wall` (monotonic) and `cpu` (process time), with bench's PHASES."""
+    return {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "pid": os.getpid(),
+            "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **PHASES}
+
+
+def keep_outputs(job: NotebookJob, run: ExerciseRun, text: str | None) -> None:
+    """With `job.out_dir`: write the executed notebook, then (graded runs with a key) its cache entry."""
+    if job.out_dir is None:
+        return
+    if text is not None:
+        write_atomic(job.out_dir / job.student / job.notebook_name, text)
+    if job.cache_key is not None and run.status == "graded":
+        cache = ResultCache(job.out_dir / INSTRUCTOR_DIR / CACHE_DIR)
+        cache.put(job.student, job.exercise, job.cache_key, run, job.notebook_name, text)
 
 
 def lost_job(job: NotebookJob, reason: str) -> JobResult:
@@ -255,9 +272,17 @@ def lost_job(job: NotebookJob, reason: str) -> JobResult:
     return JobResult(job.student, job.exercise, ExerciseRun(job.exercise, "not_gradable", message, job.notebook_name))
 
 
+# Runs jobs somewhere else than this machine's worker pool (grader/distributed.py); results as they finish.
+JobExecutor = Callable[[list[NotebookJob], GradingOptions], Iterator[JobResult]]
+
+
 def grade_notebooks(jobs: list[NotebookJob], options: GradingOptions, workers: int = 1,
-                    initializer: Callable[[], None] | None = None) -> Iterator[JobResult]:
-    """Grade `jobs` on `workers` processes; results in the order they finish."""
+                    initializer: Callable[[], None] | None = None,
+                    executor: JobExecutor | None = None) -> Iterator[JobResult]:
+    """Grade `jobs` on `workers` local processes, or with `executor`; results in the order they finish."""
+    if executor is not None:
+        yield from executor(jobs, options)
+        return
     with WorkerPool(min(workers, max(1, len(jobs))), setup_worker, options, run_job, lost_job,
                     initializer) as pool:
         yield from pool.map_unordered(jobs)
@@ -385,16 +410,29 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                 on_done: Callable[[dict[str, Any]], None] | None = None, *,
                 workers: int = 1, use_cache: bool = True,
                 on_job: Callable[[JobResult], None] | None = None,
-                initializer: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+                initializer: Callable[[], None] | None = None,
+                executor: JobExecutor | None = None,
+                on_warning: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Grade every submission under `root` into `out_dir`; one student's failure never stops the batch.
 
-    `use_cache=False` runs every notebook again (and refreshes the cache). A KeyboardInterrupt stops the
+    `root` may also be a Canvas or Moodle submissions zip: it is unpacked into OUT/.instructor/intake/
+    (grader/intake.py) and graded as a folder; `on_warning` gets its warnings (default: stderr).
+
+    `use_cache=False` runs every notebook again (and refreshes the cache). `executor` runs the jobs instead of
+    the local worker pool (`workers`, `initializer` then do not apply). A KeyboardInterrupt stops the
     workers (their kernels are closed), rebuilds the gradebook from the reports finished so far and raises
     `Interrupted`; running the batch again grades only what was not finished.
     """
-    submissions = find_submissions(root)
+    from_zip = is_zip_path(root)
+    submissions = [] if from_zip else find_submissions(root)
     course = options.course
     with _exclusive(out_dir):
+        intake_dir = out_dir / INSTRUCTOR_DIR / INTAKE_DIR
+        if from_zip:  # unpacked under the lock: one run at a time writes OUT
+            warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
+            submissions = find_submissions(submissions_from_zip(root, intake_dir, course.notebook_names(), warn))
+        else:
+            shutil.rmtree(intake_dir, ignore_errors=True)  # describes the zip last graded into OUT, if any
         _remove_partial_files(out_dir)
         if on_start:
             on_start(len(submissions))
@@ -414,7 +452,7 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                 if not plan.jobs:
                     finish(plan)
             jobs = [job for plan in plans.values() for job in plan.jobs]
-            for result in grade_notebooks(jobs, options, workers, initializer):
+            for result in grade_notebooks(jobs, options, workers, initializer, executor):
                 if on_job:
                     on_job(result)
                 plan = plans[result.student]

@@ -27,12 +27,20 @@ out = Console(soft_wrap=True)
 
 
 class DefaultGroup(click.Group):
-    """`grade SUBMISSIONS` means `grade run SUBMISSIONS`."""
+    """`grade SUBMISSIONS` means `grade run SUBMISSIONS`: arguments that name no command go to `default_command`."""
+
+    default_command = "run"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = ["run", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+class ExportGroup(DefaultGroup):
+    """`grade export OUT` means `grade export reports OUT`."""
+
+    default_command = "reports"
 
 
 def _fail(exc: Exception) -> None:
@@ -116,6 +124,31 @@ def _workers(workers: int | None, torch_threads: int | None) -> tuple[int, int]:
     return workers, torch_threads or default_torch_threads(workers)
 
 
+def _executor(name: str, scheduler: str | None, options: Any) -> Any:
+    """A context manager giving None (the local worker pool) or a connected DaskExecutor (grader/distributed.py)."""
+    import contextlib
+
+    if name != "dask":
+        return contextlib.nullcontext(None)
+    from .distributed import connect
+
+    assert scheduler is not None
+    executor = connect(scheduler, options)
+    err.print(f"grading on the dask cluster at {escape(scheduler)} ({len(executor.client.nthreads())} worker(s))",
+              highlight=False)
+    return executor
+
+
+def _check_executor(name: str, scheduler: str | None, workers: int | None) -> None:
+    if name == "dask" and not scheduler:
+        raise UsageError("--executor dask needs --scheduler ADDRESS (the dask scheduler, e.g. tcp://10.0.0.5:8786)")
+    if name == "dask" and workers is not None:
+        raise UsageError("--workers is for --executor local; a dask cluster grades on all its workers "
+                         "(start them with dask worker ADDRESS --nworkers N --nthreads 1)")
+    if name != "dask" and scheduler:
+        raise UsageError("--scheduler is only used with --executor dask")
+
+
 def _interrupted(message: str) -> None:
     err.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
     sys.exit(EXIT_INTERRUPTED)
@@ -130,6 +163,7 @@ def main() -> None:
     grade SUBMISSIONS [--out OUT]   grade every submission (same as `grade run`)
     grade check NOTEBOOK            students: run the public checks on one notebook
     grade export OUT                rewrite feedback, summary and exports from the reports
+    grade export gradescope|student the Gradescope autograder zip; the students' bundle
     grade assign                    build exercises/ from reference/
     grade verify                    prove the checks right (course CI)
     """
@@ -152,14 +186,20 @@ def main() -> None:
 @click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=6144, show_default=True,
               help="Address-space limit of a student kernel, MiB.")
 @worker_options
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: worker processes on this machine (--workers); dask: tasks on a dask.distributed "
+                   "cluster (--scheduler; see README).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --executor dask: the dask scheduler's address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--no-cache", is_flag=True,
               help="Grade every notebook again, even those unchanged since the last run into OUT (see README).")
 @export_options
 def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: str, secret_file: Path | None,
         manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int,
-        workers: int | None, torch_threads: int | None, no_cache: bool,
+        workers: int | None, torch_threads: int | None, executor: str, scheduler: str | None, no_cache: bool,
         formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
-    """Grade every submission in SUBMISSIONS: a folder per student or a notebook file per student."""
+    """Grade every submission in SUBMISSIONS: a folder per student, a notebook file per student, or the
+    "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
     from .batch import INSTRUCTOR_DIR, GradingOptions, grade_batch
     from .errors import Interrupted
     from .manual import load_manual_scores
@@ -167,6 +207,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     from .secret import resolve_secret
 
     try:
+        _check_executor(executor, scheduler, workers)
         course = _course(course_dir)
         out_dir = out_dir or submissions.resolve().parent / "graded"
         report = resolve_isolation(isolation)
@@ -178,18 +219,21 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         secret, _ = resolve_secret(secret_file, out_dir / INSTRUCTOR_DIR / "secret")
         manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
         manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
+        if executor == "dask":
+            torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
         workers, torch_threads = _workers(workers, torch_threads)
         limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
                         memory_bytes=memory_mb * 1024**2, torch_threads=torch_threads)
         options = GradingOptions(course, report, limits, secret, manual_scores=manual)
         exports = _export_options(formats, lang, after_due_date, due)
-        with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
+        with _executor(executor, scheduler, options) as remote, \
+                Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                         TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
             task = progress.add_task("grading", total=None)
             reports = grade_batch(submissions, out_dir, options,
                                   on_start=lambda n: progress.update(task, total=n),
                                   on_done=lambda r: progress.advance(task), workers=workers,
-                                  use_cache=not no_cache)
+                                  use_cache=not no_cache, on_warning=_warn, executor=remote)
         from .export import write_exports
 
         written = write_exports(out_dir, reports, course, exports)
@@ -213,6 +257,10 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", *cells)
     out.print(table)
     _print_written(out_dir, written)
+
+
+def _warn(line: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
 
 
 def _print_written(out_dir: Path, written: list[Path]) -> None:
@@ -271,11 +319,14 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 @click.option("--exercise", default=None, help="Exercise id, when the notebook's metadata and name do not say.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the public checks as JUnit XML (for a student repository's CI).")
+@click.option("--summary-md", "summary_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also append the result, with points, as Markdown to this file (e.g. $GITHUB_STEP_SUMMARY).")
 def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str, exercise: str | None,
-              junit_file: Path | None) -> None:
+              junit_file: Path | None, summary_file: Path | None) -> None:
     """Run the public checks on one NOTEBOOK: pass or fail with hints per question. Exit 0 when all pass, else 1."""
     from .errors import NotebookError
-    from .selfcheck import check_notebook, find_course, rich_table, write_self_check_junit
+    from .selfcheck import (append_summary_md, check_notebook, find_course, render_markdown, rich_table,
+                            write_self_check_junit)
 
     try:
         if course_dir is None:
@@ -287,8 +338,12 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
         result = check_notebook(notebook, course, isolation, exercise)
         if junit_file is not None:
             write_self_check_junit(result, junit_file)
+        if summary_file is not None:
+            append_summary_md(summary_file, render_markdown(result, course, lang))
     except NotebookError as exc:  # the student's file is the problem: a failed check, not a grader failure
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        if summary_file is not None:
+            append_summary_md(summary_file, f"### ❌ {notebook.name}\n\n{' '.join(str(exc).split())}\n\n")
         sys.exit(EXIT_FAILED)
     except Exception as exc:  # one line and a reliable exit code, never a traceback
         _fail(exc)
@@ -299,7 +354,19 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
         sys.exit(EXIT_FAILED)
 
 
-@main.command("export")
+@main.group("export", cls=ExportGroup)
+def export_group() -> None:
+    """Write what goes out of the grader: reports' files (`grade export OUT`), the Gradescope or student bundle.
+
+    \b
+    grade export OUT                       same as `grade export reports OUT`
+    grade export reports OUT               rewrite feedback, summary and --format files from the reports in OUT
+    grade export gradescope OUT.zip        the Gradescope autograder (hidden checks and secret inside)
+    grade export student OUT_DIR|OUT.zip   what students receive: exercises, public checks, the grader
+    """
+
+
+@export_group.command("reports")
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @course_option
 @export_options
@@ -316,6 +383,53 @@ def export_cmd(out_dir: Path, course_dir: Path, formats: tuple[str, ...], lang: 
         _fail(exc)
         return
     _print_written(out_dir, written)
+
+
+torch_option = click.option("--torch", "torch_version", default="2.13.0", show_default=True,
+                            help="The torch version the bundle installs (CPU build).")
+
+
+@export_group.command("gradescope")
+@click.argument("out_zip", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
+@course_option
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The instructor secret, as for `grade run`. Default: $GRADER_SECRET, else a new secret stored in "
+                   "the bundle.")
+@click.option("--isolation", type=click.Choice(["auto", "strict", "none"]), default="auto", show_default=True,
+              help="Isolation on Gradescope's machine (auto: bubblewrap when it works there).")
+@lang_option
+@torch_option
+def export_gradescope_cmd(out_zip: Path, course_dir: Path, secret_file: Path | None, isolation: str, lang: str,
+                          torch_version: str) -> None:
+    """Build the Gradescope autograder zip: setup.sh, run_autograder, the grader and the whole course."""
+    from .bundles import build_gradescope_bundle
+    from .bundles.gradescope import bundle_secret
+
+    try:
+        secret = bundle_secret(secret_file)
+        written = build_gradescope_bundle(_course(course_dir), out_zip, secret, lang=lang, isolation=isolation,
+                                          torch_version=torch_version)
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
+        _fail(exc)
+        return
+    out.print(f"wrote {escape(str(written))} (for Gradescope only: it holds the hidden checks and the secret)",
+              highlight=False)
+
+
+@export_group.command("student")
+@click.argument("target", metavar="OUT_DIR|OUT.zip", type=click.Path(path_type=Path))
+@course_option
+@torch_option
+def export_student_cmd(target: Path, course_dir: Path, torch_version: str) -> None:
+    """Build what students receive: exercises, public checks, rubrics without hidden hints, and the grader."""
+    from .bundles import build_student_bundle
+
+    try:
+        written = build_student_bundle(_course(course_dir), target, torch_version)
+    except Exception as exc:  # one line and a reliable exit code, never a traceback
+        _fail(exc)
+        return
+    out.print(f"wrote {escape(str(written))}", highlight=False)
 
 
 if __name__ == "__main__":

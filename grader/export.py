@@ -15,6 +15,7 @@ from typing import Any
 from . import i18n
 from .errors import GraderError, UsageError
 from .files import write_atomic
+from .intake import INTAKE_DIR, intake_students
 from .reporters.canvas import write_canvas
 from .reporters.feedback_html import render_feedback_html
 from .reporters.feedback_md import PLOT_DIR, render_feedback_md
@@ -90,7 +91,8 @@ def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | No
         write_junit(reports, written[-1])
     if "canvas" in options.formats:
         written.append(out_dir / "gradebook_canvas.csv")
-        write_canvas(reports, _exercise_maxima(reports, course), written[-1])
+        write_canvas(reports, _exercise_maxima(reports, course), written[-1],
+                     intake_students(out_dir / ".instructor" / INTAKE_DIR, "canvas"))
     return written
 
 

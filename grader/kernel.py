@@ -30,6 +30,7 @@ from nbformat import NotebookNode
 from . import codec
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
 from .sandbox import IsolationReport, Limits, Sandbox
+from .warm import KernelFactory, find_holder, kernel_factory, warm_start_problem
 
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
@@ -45,13 +46,32 @@ class CellProblem:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start inside a `Sandbox`, over unix sockets."""
+    """A kernel manager whose kernels start inside a `Sandbox`, over unix sockets.
+
+    With a `factory`, the process it launches (and watches, signals and kills) is the sandbox's holder, and
+    the kernel itself is forked into that sandbox by the warm kernel factory (grader/warm.py).
+    """
 
     sandbox: Sandbox | None = None
+    factory: KernelFactory | None = None
+    _kernel_args: list[str] = []
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         assert self.sandbox is not None
-        return self.sandbox.wrap(super().format_kernel_cmd(extra_arguments))
+        kernel_argv = super().format_kernel_cmd(extra_arguments)
+        self._kernel_args = kernel_argv[3:]  # after `python -m ipykernel_launcher`
+        return self.sandbox.wrap(kernel_argv, hold=self.factory is not None)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.factory is None:
+            return
+        assert self.sandbox is not None and self.provisioner is not None
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            raise KernelError("the sandbox did not start")
+        holder = find_holder(process.pid, timeout=10)
+        self.factory.spawn(holder, self.sandbox.warm_kernel_request(self._kernel_args))
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
@@ -115,8 +135,10 @@ class KernelSession:
     """Owns one student kernel: start, execute the notebook, call functions, restart and shutdown."""
 
     def __init__(self, notebook: NotebookNode, files: list[Path], isolation: IsolationReport, limits: Limits,
-                 slot: int = 0) -> None:
+                 slot: int = 0, warm: bool = True) -> None:
+        """`warm`: fork kernels from this process's kernel factory where that is possible (grader/warm.py)."""
         self.source = notebook
+        self.warm = warm and warm_start_problem(isolation) is None
         self.files = files
         self.isolation = isolation
         self.limits = limits
@@ -149,6 +171,17 @@ class KernelSession:
             self._loop.close()
 
     async def _start_kernel(self) -> None:
+        try:
+            await self._launch_kernel()
+        except KernelError:
+            if not self.warm:
+                raise
+            self.warm = False  # the factory failed: start cold, slower and just as safe
+            await self._stop_kernel()
+            await self._launch_kernel()
+
+    async def _launch_kernel(self) -> None:
+        factory = kernel_factory(self.limits.torch_threads) if self.warm else None
         self._sandbox = Sandbox(self.isolation, self.limits, self.slot)
         self._sandbox.add_files(self.files)
         context = zmq.asyncio.Context()
@@ -156,6 +189,7 @@ class KernelSession:
         km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
                                     ip=str(self._sandbox.runtime_dir / "k"))
         km.sandbox = self._sandbox
+        km.factory = factory
         km._kernel_spec = _kernel_spec()
         km.connection_file = str(self._sandbox.runtime_dir / "kernel.json")
         km.shutdown_wait_time = 1.0

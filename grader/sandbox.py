@@ -222,18 +222,33 @@ class Sandbox:
             SANDBOX_MARKER: self.token,
         }
 
-    def wrap(self, kernel_argv: list[str]) -> list[str]:
-        """The full command: launcher (limits, uid) inside bubblewrap when available."""
+    def wrap(self, kernel_argv: list[str], hold: bool = False) -> list[str]:
+        """The full command: launcher (limits, uid) inside bubblewrap when available.
+
+        With `hold`, the sandbox starts without a kernel: its launcher waits for the kernel that a kernel
+        factory forks into it (grader/warm.py, bubblewrap only) and ends with it.
+        """
         import json
 
+        settings: dict = {**self._launcher_settings(), "hold": self.limits.startup_timeout if hold else None}
+        launcher = [sys.executable, "-I", "-c", launcher_source(), json.dumps(settings)]
+        if self.isolation.level != "bwrap":
+            if hold:
+                raise SandboxError("a warm kernel start needs the bubblewrap sandbox")
+            return [*launcher, *kernel_argv]
+        return [*self._bwrap_argv(), *launcher, *([] if hold else kernel_argv)]
+
+    def warm_kernel_request(self, kernel_args: list[str]) -> dict:
+        """What a kernel factory needs to fork a kernel into this sandbox (see grader/kernel_factory.py)."""
+        return {**self._launcher_settings(), "env": self.environment(), "cwd": self.kernel_cwd,
+                "argv": kernel_args}
+
+    def _launcher_settings(self) -> dict:
         settings = {"limits": self.limits.rlimits(), "uid": self.uid, "gid": self.uid}
         if self.uid is None and os.geteuid() != 0:
             # RLIMIT_NPROC counts every process of the real user, not just this kernel's.
             settings["limits"]["max_processes"] += len(_processes_of_uid(os.getuid()))
-        launcher = [sys.executable, "-I", "-c", _launcher_source(), json.dumps(settings)]
-        if self.isolation.level != "bwrap":
-            return [*launcher, *kernel_argv]
-        return [*self._bwrap_argv(), *launcher, *kernel_argv]
+        return settings
 
     def _bwrap_argv(self) -> list[str]:
         argv = [shutil.which("bwrap") or "bwrap", *_namespace_flags(), "--die-with-parent", "--new-session"]
@@ -371,5 +386,6 @@ def _processes_of_uid(uid: int) -> list[int]:
 
 
 @functools.lru_cache(maxsize=1)
-def _launcher_source() -> str:
+def launcher_source() -> str:
+    """grader/launcher.py as text: it runs as a program (`python -I -c`), importing nothing of the grader."""
     return (Path(__file__).with_name("launcher.py")).read_text(encoding="utf-8")

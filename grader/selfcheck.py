@@ -261,3 +261,48 @@ def rich_table(result: SelfCheck, course: Course | None = None, lang: str = i18n
     out.append(Text(i18n.ui("selfcheck_all_pass" if result.passed else "selfcheck_some_fail", lang),
                     style="bold green" if result.passed else "bold red"))
     return out
+
+
+def _md(value: str) -> str:
+    """One Markdown table cell: pipes escaped, lines joined."""
+    return " ".join(value.replace("|", "\\|").split())
+
+
+def public_points(result: SelfCheck) -> tuple[float, float]:
+    """(points, maximum) of the public automatic checks: what a student repository's CI can show."""
+    auto = result.automatic
+    return sum(c.points for c in auto), sum(c.max_points for c in auto)
+
+
+def render_markdown(result: SelfCheck, course: Course | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
+    """A Markdown section (GitHub's job summary): title, points and one table row per check."""
+    text = i18n.course_text(course)
+    passed, total = _counts(result)
+    points, max_points = public_points(result)
+    verdict = "✅" if result.passed else "❌"
+    lines = [f"### {verdict} {_md(_title(result, lang))}", "",
+             f"**{i18n.ui('points', lang)}: {points:g}/{max_points:g}** · "
+             f"{_md(i18n.ui('selfcheck_summary', lang, passed=passed, total=total))}", ""]
+    if result.status != "graded":
+        lines += [f"{_md(i18n.status(result.status, lang))}: {_md(i18n.translate_message(result.message, lang))}", ""]
+    lines += [f"| {i18n.ui('question', lang)} | {i18n.ui('check', lang)} | {i18n.ui('status', lang)} | "
+              f"{i18n.ui('points', lang)} | {i18n.ui('message', lang)} |", "|---|---|---|---:|---|"]
+    for q in result.questions:
+        for line in q.checks:
+            label, status, detail = _line_text(line, text, lang)
+            score = "" if line.status == "manual" else f"{line.points:g}/{line.max_points:g}"
+            lines.append(f"| {_md(text.title(result.exercise, q.id, q.title, lang))} | {_md(label)} | {_md(status)} | "
+                         f"{score} | {_md(detail)} |")
+    lines += ["", _md(_hidden_text(result, text, lang)), ""]
+    return "\n".join(lines) + "\n"
+
+
+def append_summary_md(path: Path, section: str) -> None:
+    """Add `section` to the end of a Markdown file (e.g. $GITHUB_STEP_SUMMARY), rewriting it atomically."""
+    from .files import write_atomic
+
+    try:
+        before = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        before = ""
+    write_atomic(path, before + ("\n" if before and not before.endswith("\n") else "") + section)

@@ -4,7 +4,8 @@ Canvas reads `Student, ID, SIS User ID, SIS Login ID, Section`, then one column 
 column name creates the assignment; an existing assignment's name updates it), and an optional
 `Points Possible` row. The student id (the submission's folder or file name) fills `Student`,
 `SIS User ID` and `SIS Login ID`, so Canvas matches it by either SIS id, else by name; `ID` (Canvas's
-internal number) is left empty.
+internal number) is left empty. Students graded from a Canvas submissions zip (grader/intake.py) are
+named by their Canvas user id: for them that id fills `ID` and the SIS columns stay empty.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from ..files import write_atomic
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
-def canvas_csv(reports: list[dict[str, Any]], exercises: list[tuple[str, float]]) -> str:
-    """The CSV text; `exercises` are (exercise id, maximum points) in rubric order."""
+def canvas_csv(reports: list[dict[str, Any]], exercises: list[tuple[str, float]],
+               canvas_ids: Collection[str] = ()) -> str:
+    """The CSV text; `exercises` are (exercise id, maximum points) in rubric order; `canvas_ids` the
+    students whose id is their Canvas user id."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*HEADER, *[exercise for exercise, _ in exercises]])
@@ -28,9 +31,11 @@ def canvas_csv(reports: list[dict[str, Any]], exercises: list[tuple[str, float]]
     for report in sorted(reports, key=lambda r: r["student"]):
         scores = {ex["id"]: ex["score"] for ex in report["exercises"]}
         student = report["student"]
-        writer.writerow([student, "", student, student, "", *[f"{scores.get(e, 0):g}" for e, _ in exercises]])
+        ids = [student, "", ""] if student in canvas_ids and student.isdigit() else ["", student, student]
+        writer.writerow([student, *ids, "", *[f"{scores.get(e, 0):g}" for e, _ in exercises]])
     return buffer.getvalue()
 
 
-def write_canvas(reports: list[dict[str, Any]], exercises: list[tuple[str, float]], path: Path) -> None:
-    write_atomic(path, canvas_csv(reports, exercises))
+def write_canvas(reports: list[dict[str, Any]], exercises: list[tuple[str, float]], path: Path,
+                 canvas_ids: Collection[str] = ()) -> None:
+    write_atomic(path, canvas_csv(reports, exercises, canvas_ids))

@@ -2,7 +2,12 @@
 
 `train`, `convergence` and `experiments` use the student's LR inside the student's train. A mistake in LR
 is marked once, in `model`: when LR is wrong and train then fails, the train-based checks only require
-that train is implemented (see `_excused_by_model`).
+that train is implemented (see `_train_result`).
+
+These checks ship to students (`grade export student`), so they use no reference solution: their data is
+the lesson's own script as printed on the lesson page and quoted in the exercise (step 1's data after
+torch.manual_seed(10); step 2's model, sigmoid(WX+b) with nn.Linear(2, 1)'s initial weights after
+torch.manual_seed(10)), and the lesson's training loop with optimizer.zero_grad() run in this process.
 """
 
 from __future__ import annotations
@@ -20,33 +25,63 @@ LOSS_RTOL, LOSS_ATOL = 1e-5, 1e-6
 
 
 # ----------------------------------------------------------------------------- helpers
-@functools.lru_cache(maxsize=None)
-def _lesson_data(make_data):
-    return make_data()
+LESSON_SEED = 10
 
 
 @functools.lru_cache(maxsize=None)
-def _reference_run(train, make_data):
-    x, y = _lesson_data(make_data)
-    return train(x, y)
-
-
-def _simulate(reference, x, y, *, steps, lr=0.01, momentum=0.9, seed=10, zero_grad=True):
-    """Losses of the lesson's loop in the trusted process (zero_grad=False: the lesson as printed)."""
+def _lesson_data():
+    """Step 1 of the lesson, as printed: (train_x [200, 2], train_y [200])."""
     with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = reference.LR()
+        torch.manual_seed(LESSON_SEED)
+        sample_nums, mean_value, bias = 100, 1.7, 1
+        n_data = torch.ones(sample_nums, 2)
+        x0 = torch.normal(mean_value * n_data, 1) + bias
+        y0 = torch.zeros(sample_nums)
+        x1 = torch.normal(-mean_value * n_data, 1) + bias
+        y1 = torch.ones(sample_nums)
+        return torch.cat((x0, x1), 0), torch.cat((y0, y1), 0)
+
+
+@functools.lru_cache(maxsize=None)
+def _lesson_parameters():
+    """Where the lesson's LR() starts: nn.Linear(2, 1)'s weight [1, 2] and bias [1] after torch.manual_seed(10)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(LESSON_SEED)
+        linear = torch.nn.Linear(2, 1)
+    return linear.weight.detach().clone(), linear.bias.detach().clone()
+
+
+def _lesson_model(x, weight=None, bias=None):
+    """The lesson's model: sigmoid(WX+b), [N, 2] -> [N, 1] (逻辑回归 = 线性组合 WX+b 再输入到 sigmoid 函数)."""
+    if weight is None:
+        weight, bias = _lesson_parameters()
+    return torch.sigmoid(torch.nn.functional.linear(x, weight, bias))
+
+
+def _simulate(x, y, *, steps=1000, lr=0.01, momentum=0.9, target_acc=0.99, zero_grad=True, stop=True):
+    """The lesson's loop in the trusted process, with optimizer.zero_grad() (zero_grad=False: as printed)."""
+    weight, bias = (p.clone().requires_grad_(True) for p in _lesson_parameters())
     loss_fn = torch.nn.BCELoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    losses = []
-    for _ in range(steps):
-        loss = loss_fn(model(x).squeeze(), y)
+    optimizer = torch.optim.SGD([weight, bias], lr=lr, momentum=momentum)
+    losses, acc, iteration = [], 0.0, -1
+    for iteration in range(steps):
+        y_pred = _lesson_model(x, weight, bias)
+        loss = loss_fn(y_pred.squeeze(), y)
         if zero_grad:
             optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    return losses
+        acc = (y_pred.ge(0.5).float().squeeze() == y).sum().item() / y.size(0)
+        if stop and acc > target_acc:
+            break
+    return {"iterations": iteration, "accuracy": acc, "losses": losses}
+
+
+@functools.lru_cache(maxsize=None)
+def _lesson_run():
+    """The lesson's run on its own data: train(train_x, train_y) with the default settings."""
+    return _simulate(*_lesson_data())
 
 
 def _tensor_of(value):
@@ -55,27 +90,25 @@ def _tensor_of(value):
     return None
 
 
-def _model_is_right(student, reference) -> bool:
+def _model_is_right(student) -> bool:
     """The `model` question's test, quietly: LR() after torch.manual_seed(10) computes the lesson's model."""
     try:
-        handle = student.call("LR", _seed=10, _keep=True)
+        handle = student.call("LR", _seed=LESSON_SEED, _keep=True)
         out = student.call_method(handle, "forward", torch.tensor(PROBE))
     except (StudentException, MissingDefinition):
         return False
     got = _tensor_of(out)
-    with torch.random.fork_rng():
-        torch.manual_seed(10)
-        expected = reference.LR()(torch.tensor(PROBE)).detach()
+    expected = _lesson_model(torch.tensor(PROBE))
     return got is not None and got.dtype == torch.float32 and got.shape == expected.shape and torch.allclose(
         got, expected, atol=1e-6, rtol=1e-5)
 
 
-def _train_result(student, reference, *args, _seed=0, **kwargs):
+def _train_result(student, *args, _seed=0, **kwargs):
     """student train(...) result, or None when a wrong LR makes train fail (then `model` already lost the points)."""
     try:
         return student.call("train", *args, _seed=_seed, **kwargs)
     except StudentException as exc:
-        if "implement train" in exc.message or _model_is_right(student, reference):
+        if "implement train" in exc.message or _model_is_right(student):
             raise
         return None
 
@@ -102,12 +135,12 @@ def _close_lists(a, b, n=None) -> bool:
 
 # ----------------------------------------------------------------------------- make_data
 @check("make_data", "lesson_data")
-def test_make_data_lesson_data(student, reference):
+def test_make_data_lesson_data(student):
     result = student.call("make_data", _seed=0)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise Feedback("make_data() should return the pair (train_x, train_y).")
     x, y = result
-    rx, ry = _lesson_data(reference.make_data)
+    rx, ry = _lesson_data()
     tx, ty = _tensor_of(x), _tensor_of(y)
     if tx is not None and ty is not None and tx.shape == rx.shape and ty.shape == ry.shape:
         if torch.equal(tx, rx) and torch.equal(ty, 1 - ry):
@@ -124,27 +157,25 @@ def test_make_data_lesson_data(student, reference):
 
 # ----------------------------------------------------------------------------- model
 @check("model", "lesson_model")
-def test_model_lesson_model(student, reference):
-    module = student.call("LR", _seed=10)
+def test_model_lesson_model(student):
+    module = student.call("LR", _seed=LESSON_SEED)
     if not isinstance(module, ModuleValue):
         raise Feedback("LR() should create an nn.Module (class LR(nn.Module)).")
     weight, bias = module.state.get("features.weight"), module.state.get("features.bias")
     if weight is None or bias is None or tuple(weight.shape) != (1, 2) or tuple(bias.shape) != (1,):
         raise Feedback("LR should hold self.features = nn.Linear(2, 1) (parameters features.weight [1, 2] and "
                        "features.bias [1]).")
-    with torch.random.fork_rng():
-        torch.manual_seed(10)
-        lesson = reference.LR()
+    lesson_weight, lesson_bias = _lesson_parameters()
     if set(module.state) != {"features.weight", "features.bias"}:
         raise Feedback("LR should hold only nn.Linear(2, 1) as parameters (the sigmoid has none).")
-    if not torch.allclose(weight.to_torch().detach(), lesson.features.weight.detach(), atol=1e-6) or \
-            not torch.allclose(bias.to_torch().detach(), lesson.features.bias.detach(), atol=1e-6):
+    if not torch.allclose(weight.to_torch().detach(), lesson_weight, atol=1e-6) or \
+            not torch.allclose(bias.to_torch().detach(), lesson_bias, atol=1e-6):
         raise Feedback("After torch.manual_seed(10), LR() should start from the lesson's initial weights: create "
                        "nn.Linear(2, 1) in __init__ before anything else random, and nothing else with parameters.")
-    handle = student.call("LR", _seed=10, _keep=True)
+    handle = student.call("LR", _seed=LESSON_SEED, _keep=True)
     probe = torch.tensor(PROBE)
     out = student.call_method(handle, "forward", probe)
-    linear = lesson.features(probe).detach()
+    linear = torch.nn.functional.linear(probe, lesson_weight, lesson_bias)
     got = _tensor_of(out)
     if got is not None and got.shape == (len(PROBE),):
         raise Feedback("forward returns shape [N]; it should return [N, 1] like nn.Linear(2, 1) followed by a "
@@ -158,34 +189,34 @@ def test_model_lesson_model(student, reference):
 
 # ----------------------------------------------------------------------------- train
 @check("train", "lesson_run")
-def test_train_lesson_run(student, reference):
-    x, y = _lesson_data(reference.make_data)
-    result = _train_result(student, reference, x, y, _seed=0)
+def test_train_lesson_run(student):
+    x, y = _lesson_data()
+    result = _train_result(student, x, y, _seed=0)
     if result is None:
         return
     _expect_train_result(result)
-    ref = _reference_run(reference.train, reference.make_data)
+    ref = _lesson_run()
     losses, ref_losses = result["losses"], ref["losses"]
     if not _close_lists(losses, ref_losses, 1):
-        raise Feedback(f"The first loss is {losses[0]:.6f}, the reference's {ref_losses[0]:.6f}: the initial "
+        raise Feedback(f"The first loss is {losses[0]:.6f}, the lesson's {ref_losses[0]:.6f}: the initial "
                        "model differs. Call torch.manual_seed(seed) right before model = LR(), and use "
                        "nn.BCELoss() on y_pred.squeeze().")
     n = min(len(losses), len(ref_losses), 5)
     if not _close_lists(losses, ref_losses, n):
-        if _close_lists(losses, _simulate(reference, x, y, steps=n, zero_grad=False), n):
+        if _close_lists(losses, _simulate(x, y, steps=n, zero_grad=False, stop=False)["losses"], n):
             raise Feedback("Your losses follow the lesson's loop without optimizer.zero_grad(): the gradients of "
                            "all previous iterations keep adding up (梯度不自动清零). Call optimizer.zero_grad() in "
                            "every iteration before loss.backward().")
-        raise Feedback("The first loss matches the reference but the next ones do not: each iteration should do "
+        raise Feedback("The first loss matches the lesson's but the next ones do not: each iteration should do "
                        "forward, loss, optimizer.zero_grad(), loss.backward(), optimizer.step() with "
                        "SGD(model.parameters(), lr=lr, momentum=momentum).")
     if result["iterations"] != ref["iterations"]:
-        raise Feedback(f"Training stopped at iteration {result['iterations']}; the reference stops at iteration "
+        raise Feedback(f"Training stopped at iteration {result['iterations']}; the lesson's run stops at iteration "
                        f"{ref['iterations']}, the first whose accuracy exceeds target_acc=0.99. Compute the "
                        "accuracy of this iteration's y_pred (threshold 0.5) and break as soon as acc > target_acc; "
                        "iterations is the index of that last iteration.")
     if not _close_lists(losses, ref_losses):
-        raise Feedback("The losses drift away from the reference's run during training.")
+        raise Feedback("The losses drift away from the lesson's run during training.")
     if abs(result["accuracy"] - ref["accuracy"]) > 1e-6:
         raise Feedback(f"accuracy is {result['accuracy']}, expected {ref['accuracy']}: the fraction of this "
                        "iteration's predictions (y_pred >= 0.5) that equal train_y.")
@@ -193,9 +224,9 @@ def test_train_lesson_run(student, reference):
 
 # ----------------------------------------------------------------------------- convergence
 @check("convergence", "lesson_data")
-def test_convergence_lesson_data(student, reference):
-    x, y = _lesson_data(reference.make_data)
-    result = _train_result(student, reference, x, y, _seed=0)
+def test_convergence_lesson_data(student):
+    x, y = _lesson_data()
+    result = _train_result(student, x, y, _seed=0)
     if result is None:
         return
     if not isinstance(result, dict) or not isinstance(result.get("accuracy"), float) or not isinstance(
@@ -203,7 +234,7 @@ def test_convergence_lesson_data(student, reference):
         raise Feedback('train should return a dict with "accuracy" (float) and "iterations" (int).')
     if not result["accuracy"] > 0.99 or not 0 <= result["iterations"] < 1000:
         raise Feedback(f"On the lesson's data train reached accuracy {result['accuracy']:.3f} at iteration "
-                       f"{result['iterations']}; it should pass 0.99 within 1000 iterations (the reference does at "
+                       f"{result['iterations']}; it should pass 0.99 within 1000 iterations (the lesson's run does at "
                        "iteration 425).")
 
 

@@ -1,0 +1,349 @@
+"""LMS intake: unpack a Canvas or Moodle "download all submissions" zip into a submissions folder.
+
+`grade SUBMISSIONS.zip` calls `unpack_lms_zip`, which writes `DEST/submissions/<student>/<file>` (one
+folder per student, the layout grader/discovery.py reads) and `DEST/students.json` (who handed in what,
+which files were dropped and why), so the rest of the engine is unchanged.
+
+Canvas names every file `<name>[_LATE]_<user id>_<attachment id>_<file name>`. Canvas's own zipper
+(canvas-lms lib/content_zipper.rb, `get_filename` and `add_upload_submission`) joins the user's sortable
+name (lowercased, non-word characters removed, `_<digits>_` squeezed out), `LATE` when the submission
+was late, and the user id with `_`, then appends `_<attachment id>_<display name>`; with anonymous
+grading the name and user id become `anon_<anonymous id>`. Text and URL submissions are
+`<name>_<user id>_text.html` / `_link.html`. Canvas reads such names back (re-uploaded submissions,
+app/models/assignment.rb `infer_comment_context_from_filename`) by taking the first two all-digit parts
+between underscores as user id and attachment id; so do we. A resubmitted file whose name the student
+already used gets `-1`, `-2`, ... before its extension (scripts that sort Canvas downloads undo this,
+e.g. github.com/TimHanneman/Canvas_submission_sort); we undo it too. The third number is the attachment
+(file) id, not the submission id: ids grow with every upload.
+
+Moodle (mod/assign/locallib.php `download_submissions`) prefixes each file with
+`clean_filename(<group name>-<full name>_<participant id>_)` (underscores in the name become spaces;
+with blind marking the name is "Participant") then `<subtype>_<plugin>_`: with "download submissions
+in folders" (the default since Moodle 3.1) a folder `<Full Name>_<participant id>_assignsubmission_file_/`
+holding the files under their own paths, else flat files `..._assignsubmission_file_<file name>`.
+Moodle's file picker renames a second upload of the same name `name (1).ext`; we undo that too.
+
+Student ids (the folder names, hence the gradebook's `student` column):
+- Canvas: the Canvas user id (numeric, unique, and what the `ID` column of Canvas's gradebook import
+  matches; `--format canvas` writes it there for students that came from a Canvas zip). The name part is
+  neither unique nor a login, so it is only recorded in students.json. Anonymous grading: `anon_<id>`.
+- Moodle: the participant id (the number Moodle shows as "Participant 1234567" and that its offline
+  grading worksheet uses as `Identifier`). Moodle does not put usernames or emails in the zip.
+
+Several files of one student for the same notebook (same exercise, else the same file name once the
+`-N`/` (N)` suffix is removed): the latest wins and a warning names the student, the kept file and the
+dropped ones. "Latest" is, for Canvas, the larger attachment id (Canvas stamps every zip entry with the
+time the zip was built, so entry times say nothing about uploads), then the larger `-N`; for Moodle,
+the zip entry's modification time (Moodle writes the file's own time), then the larger ` (N)`.
+
+Unpacking is defensive: absolute names, `..`, symlinks and encrypted entries refuse the whole zip;
+the number of files and the total unpacked size are capped (counted while decompressing, so a lying
+header does not help); only files whose names follow one of the two conventions are unpacked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+from .errors import UsageError
+from .files import write_atomic
+from .notebook import MAX_NOTEBOOK_BYTES, exercise_id_of
+
+INTAKE_DIR = "intake"
+MANIFEST = "students.json"
+SUBMISSIONS_DIR = "submissions"
+CHUNK = 1024**2
+
+_MOODLE = re.compile(r"^(?P<name>.*?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z0-9]+)_(?P<rest>.*)$", re.S)
+_DIGITS = re.compile(r"^\d+$")
+_CANVAS_SUFFIX = re.compile(r"^(?P<stem>.+)-(?P<n>\d+)$")
+_MOODLE_SUFFIX = re.compile(r"^(?P<stem>.+) \((?P<n>\d+)\)$")
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Caps against zip bombs: files unpacked and their total size once decompressed."""
+
+    max_files: int = 20_000
+    max_total_bytes: int = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class LmsFile:
+    """One student file named by an LMS: who handed it in and under which name."""
+
+    lms: str  # canvas | moodle
+    student: str
+    name: str  # the student's own file name, the LMS's -N / (N) suffix removed
+    entry: str  # the zip entry it came from
+    display: str = ""  # the LMS's name for the student (Canvas sortable name, Moodle full name)
+    late: bool = False
+    attachment_id: int = 0  # Canvas: grows with every upload
+    copy: int = 0  # the -N / (N) suffix, 0 without one
+    mtime: float = 0.0
+
+
+@dataclass
+class IntakeResult:
+    lms: str
+    folder: Path  # the submissions folder: one folder per student
+    students: dict[str, list[LmsFile]] = field(default_factory=dict)  # kept files
+    dropped: dict[str, list[tuple[LmsFile, LmsFile]]] = field(default_factory=dict)  # (dropped, kept instead)
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_zip_path(path: Path) -> bool:
+    """Whether SUBMISSIONS names a zip file (an LMS download) rather than a folder."""
+    return path.suffix.lower() == ".zip" and not path.is_dir()
+
+
+def parse_entry(entry: str) -> LmsFile | None:
+    """The student and file an entry name stands for, or None when it follows neither convention."""
+    parts = [p for p in entry.split("/") if p]
+    if "__MACOSX" in parts or (parts and parts[-1].startswith("._")):  # macOS resource forks, not student files
+        return None
+    for index, part in enumerate(parts):
+        match = _MOODLE.match(part)
+        if match is None:
+            continue
+        rest = [match["rest"]] if match["rest"] else []
+        tail = [*rest, *parts[index + 1:]]
+        if not tail:
+            return None  # the folder itself
+        name, copy = _strip_copy(tail[-1], _MOODLE_SUFFIX)
+        return LmsFile("moodle", match["id"], name, entry, display=match["name"], copy=copy)
+    return _parse_canvas(entry, parts[-1]) if parts else None
+
+
+def _parse_canvas(entry: str, base: str) -> LmsFile | None:
+    parts = base.split("_")
+    lead = 1 if parts and parts[0] == "LATE" else 0
+    if len(parts) >= lead + 4 and parts[lead] == "anon" and _DIGITS.match(parts[lead + 2]):  # anonymous grading
+        name, copy = _strip_copy("_".join(parts[lead + 3:]), _CANVAS_SUFFIX)
+        return LmsFile("canvas", f"anon_{parts[lead + 1]}", name, entry, late=bool(lead),
+                       attachment_id=int(parts[lead + 2]), copy=copy)
+    for i, part in enumerate(parts):
+        if not _DIGITS.match(part):
+            continue
+        if i == 0:
+            return None  # Canvas always puts the name first
+        names = parts[:i]
+        late = names[-1] == "LATE" and len(names) > 1
+        display = "_".join(names[:-1] if late else names)
+        rest = parts[i + 1:]
+        if len(rest) >= 2 and _DIGITS.match(rest[0]):
+            name, copy = _strip_copy("_".join(rest[1:]), _CANVAS_SUFFIX)
+            return LmsFile("canvas", part, name, entry, display, late, int(rest[0]), copy)
+        if rest in (["text.html"], ["link.html"]):  # a text entry or URL submission
+            return LmsFile("canvas", part, rest[0], entry, display, late)
+        return None
+    return None
+
+
+def _strip_copy(name: str, suffix: re.Pattern[str]) -> tuple[str, int]:
+    """`01_autograd-2.ipynb` -> (`01_autograd.ipynb`, 2) for Canvas; `x (1).ipynb` -> (`x.ipynb`, 1) for Moodle."""
+    path = PurePosixPath(name)
+    match = suffix.match(path.stem) if path.suffix else suffix.match(name)
+    if match is None:
+        return name, 0
+    return match["stem"] + (path.suffix if path.suffix else ""), int(match["n"])
+
+
+def unpack_lms_zip(zip_path: Path, dest: Path, known: dict[str, str] | None = None,
+                   limits: IntakeLimits = IntakeLimits()) -> IntakeResult:
+    """Unpack a Canvas or Moodle submissions zip into `dest/submissions/<student>/`; see the module docstring.
+
+    `known` maps exercise id -> notebook file name (Course.notebook_names()): files answering the same
+    exercise are one notebook for the latest-wins rule. Raises UsageError for a missing, unreadable or
+    unsafe zip, or one with no Canvas or Moodle submission in it.
+    """
+    if not zip_path.is_file():
+        raise UsageError(f"submissions zip not found: {zip_path}")
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            return _unpack(archive, zip_path, dest, known or {}, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"{zip_path}: not a readable zip file ({reason})") from None
+
+
+def _unpack(archive: zipfile.ZipFile, zip_path: Path, dest: Path, known: dict[str, str],
+            limits: IntakeLimits) -> IntakeResult:
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    files: list[tuple[zipfile.ZipInfo, LmsFile]] = []
+    ignored: list[str] = []
+    for info in infos:
+        name = _entry_name(info)
+        _refuse_unsafe(zip_path, info, name)
+        parsed = parse_entry(name)
+        if parsed is None:
+            ignored.append(name)
+        else:
+            files.append((info, parsed))
+    lms_seen = {f.lms for _, f in files}
+    if not files:
+        raise UsageError(f"{zip_path}: no Canvas or Moodle submission files in it (Canvas names them "
+                         "<name>_<userid>_<fileid>_<file>, Moodle <Full Name>_<id>_assignsubmission_file_...)")
+    if len(lms_seen) > 1:
+        raise UsageError(f"{zip_path}: mixes Canvas and Moodle file names; give one LMS download at a time")
+    if len(files) > limits.max_files:
+        raise UsageError(f"{zip_path}: {len(files)} files, over the limit of {limits.max_files}")
+    declared = sum(info.file_size for info, _ in files)
+    if declared > limits.max_total_bytes:
+        raise UsageError(f"{zip_path}: unpacks to {declared / 1024**2:.0f} MiB, over the limit of "
+                         f"{limits.max_total_bytes / 1024**2:.0f} MiB")
+
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = dest / ".staging"
+    folder = dest / SUBMISSIONS_DIR
+    for old in (staging, folder):
+        shutil.rmtree(old, ignore_errors=True)
+    staging.mkdir()
+    budget = [limits.max_total_bytes]
+    staged: list[tuple[Path, LmsFile]] = []
+    try:
+        for index, (info, parsed) in enumerate(files):
+            path = staging / str(index)
+            _extract(archive, info, path, budget, zip_path, limits)
+            mtime = time.mktime((*info.date_time, 0, 0, -1))
+            os.utime(path, (mtime, mtime))
+            staged.append((path, _with_mtime(parsed, mtime)))
+        result = IntakeResult(next(iter(lms_seen)), folder)
+        _place(staged, folder, known, result)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if ignored:
+        sample = ", ".join(repr(n) for n in ignored[:3]) + (", ..." if len(ignored) > 3 else "")
+        result.warnings.insert(0, f"{zip_path.name}: ignored {len(ignored)} file(s) not named like a "
+                                  f"{result.lms.capitalize()} submission: {sample}")
+    write_atomic(dest / MANIFEST, json.dumps(_manifest(zip_path, result), ensure_ascii=False, indent=2), mode=0o600)
+    return result
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name; names stored without the UTF-8 flag are tried as UTF-8 first (zipfile assumes cp437)."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
+
+
+def _refuse_unsafe(zip_path: Path, info: zipfile.ZipInfo, name: str) -> None:
+    parts = name.replace("\\", "/").split("/")
+    if (name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts or "\0" in name):
+        raise UsageError(f"{zip_path}: unsafe entry {name!r} (absolute path or '..'); refusing to unpack this zip")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise UsageError(f"{zip_path}: entry {name!r} is a symbolic link; refusing to unpack this zip")
+    if info.flag_bits & 0x1:
+        raise UsageError(f"{zip_path}: entry {name!r} is encrypted; download the submissions again without a password")
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: list[int], zip_path: Path,
+             limits: IntakeLimits) -> None:
+    """Stream one entry to `path`, counting the bytes really produced against the remaining budget."""
+    with archive.open(info) as source, open(path, "xb") as target:
+        while chunk := source.read(CHUNK):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise UsageError(f"{zip_path}: unpacks to more than {limits.max_total_bytes / 1024**2:.0f} MiB "
+                                 "(the sizes in the zip are wrong); refusing to unpack it")
+            target.write(chunk)
+
+
+def _with_mtime(f: LmsFile, mtime: float) -> LmsFile:
+    return LmsFile(f.lms, f.student, f.name, f.entry, f.display, f.late, f.attachment_id, f.copy, mtime)
+
+
+def _order(f: LmsFile) -> tuple[Any, ...]:
+    """Later is larger: Canvas by attachment id, Moodle by entry time; then the -N / (N) copy number."""
+    if f.lms == "canvas":
+        return (f.attachment_id, f.copy, f.mtime, f.entry)
+    return (f.mtime, f.copy, f.entry)
+
+
+def _group(path: Path, f: LmsFile, known: dict[str, str]) -> str:
+    """What counts as "the same notebook": its exercise when it says or its name tells, else its name."""
+    if f.name.lower().endswith(".ipynb") and known:
+        nb: dict[str, Any] = {}
+        if path.stat().st_size <= MAX_NOTEBOOK_BYTES:
+            try:
+                loaded = json.loads(path.read_bytes().decode("utf-8-sig"))
+                nb = loaded if isinstance(loaded, dict) else {}
+            except (ValueError, UnicodeDecodeError):
+                pass
+        exercise = exercise_id_of(nb, f.name, known) if isinstance(nb.get("metadata", {}), dict) else None
+        if exercise is not None:
+            return f"exercise:{exercise}"
+    return f"name:{f.name.lower()}"
+
+
+def _place(staged: list[tuple[Path, LmsFile]], folder: Path, known: dict[str, str], result: IntakeResult) -> None:
+    """Keep the latest file of each (student, notebook), move it into the student's folder, warn about the rest."""
+    groups: dict[tuple[str, str], list[tuple[Path, LmsFile]]] = {}
+    for path, f in staged:
+        groups.setdefault((f.student, _group(path, f, known)), []).append((path, f))
+    for (student, _), members in sorted(groups.items()):
+        members.sort(key=lambda m: _order(m[1]))
+        (path, kept), dropped = members[-1], [m[1] for m in members[:-1]]
+        target_dir = folder / student
+        target_dir.mkdir(parents=True, exist_ok=True)
+        name = _safe_name(kept.name)
+        if (target_dir / name).exists():  # two different notebooks that share a name once the suffix is gone
+            name = _safe_name(PurePosixPath(kept.entry).name)
+        os.replace(path, target_dir / name)
+        result.students.setdefault(student, []).append(_renamed(kept, name))
+        if dropped:
+            result.dropped.setdefault(student, []).extend((d, kept) for d in dropped)
+            result.warnings.append(f"student {student}: several files for {kept.name}; kept {kept.entry!r}"
+                                   f"{' (LATE)' if kept.late else ''}, dropped "
+                                   + ", ".join(repr(d.entry) for d in reversed(dropped)))
+
+
+def _safe_name(name: str) -> str:
+    """A plain file name inside the student's folder (Moodle keeps sub-folders; we flatten them)."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    return base if base not in ("", ".", "..") else "file"
+
+
+def _renamed(f: LmsFile, name: str) -> LmsFile:
+    return LmsFile(f.lms, f.student, name, f.entry, f.display, f.late, f.attachment_id, f.copy, f.mtime)
+
+
+def _manifest(zip_path: Path, result: IntakeResult) -> dict[str, Any]:
+    return {"source": str(zip_path), "lms": result.lms, "students": {
+        student: {"name": files[0].display, "late": any(f.late for f in files),
+                  "files": [{"file": f.name, "entry": f.entry} for f in files],
+                  "dropped": [{"entry": d.entry, "kept_instead": k.entry} for d, k in result.dropped.get(student, [])]}
+        for student, files in sorted(result.students.items())}}
+
+
+def intake_students(intake_dir: Path, lms: str) -> set[str]:
+    """The students of the last `lms` zip unpacked into `intake_dir` (OUT/.instructor/intake; empty when none)."""
+    try:
+        manifest = json.loads((intake_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("lms") != lms or not isinstance(manifest.get("students"), dict):
+        return set()
+    return set(manifest["students"])
+
+
+def submissions_from_zip(zip_path: Path, intake_dir: Path, known: dict[str, str],
+                         warn: Callable[[str], None]) -> Path:
+    """Unpack `zip_path` under `intake_dir`, pass every warning to `warn`, return the submissions folder."""
+    result = unpack_lms_zip(zip_path, intake_dir, known)
+    for line in result.warnings:
+        warn(line)
+    return result.folder

@@ -1,0 +1,149 @@
+"""Warm kernel start, trusted side: one kernel factory per grading process, asked to fork each kernel.
+
+The factory (grader/kernel_factory.py) imports torch and ipykernel once; each student kernel is a fork of it
+that joins a freshly built sandbox (see `Sandbox.wrap(hold=True)`). A notebook then starts in a fraction of a
+second instead of paying the interpreter, ipykernel and torch imports again. Warm start needs what joining a
+sandbox's namespaces needs: bubblewrap and root. Anywhere else kernels start cold, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .errors import KernelError
+from .sandbox import IsolationReport, launcher_source
+
+FACTORY_START_TIMEOUT = 120.0
+SPAWN_TIMEOUT = 30.0
+
+
+def warm_start_problem(isolation: IsolationReport) -> str | None:
+    """None when kernels can start warm here, else why not (they then start cold, which is only slower)."""
+    if isolation.level != "bwrap":
+        return "warm start needs the bubblewrap sandbox"
+    if os.geteuid() != 0:
+        return "warm start needs root (to join a sandbox's namespaces)"
+    if not Path("/proc/self/ns/mnt").exists():
+        return "this kernel has no /proc/<pid>/ns"
+    return None
+
+
+class KernelFactory:
+    """A running kernel factory process; `spawn` forks one kernel into a sandbox's holder."""
+
+    def __init__(self, torch_threads: int) -> None:
+        self.torch_threads = torch_threads
+        self._lock = threading.Lock()
+        self._home = Path(tempfile.mkdtemp(prefix="grd-factory-"))
+        self._process = subprocess.Popen(
+            [sys.executable, "-E", "-s", "-c", _factory_source(), launcher_source()],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self._environment(),
+            cwd=self._home, close_fds=True, start_new_session=True)
+        ready = self._reply(FACTORY_START_TIMEOUT)
+        self.preloaded: list[str] = ready.get("ready", [])
+
+    def _environment(self) -> dict[str, str]:
+        """What the imports see: no secret of the grader's, the kernels' thread budget (read once, at import)."""
+        threads = str(self.torch_threads)
+        return {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self._home), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": str(self._home),
+            "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": str(self._home / "mpl"),
+            "IPYTHONDIR": str(self._home / "ipython"), "JUPYTER_PLATFORM_DIRS": "1",
+            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+        }
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def spawn(self, holder_pid: int, request: dict[str, Any]) -> int:
+        """Fork a kernel into the sandbox whose holder process is `holder_pid`; its pid on this machine."""
+        with self._lock:
+            if not self.alive():
+                raise KernelError("the kernel factory has stopped")
+            assert self._process.stdin is not None
+            self._process.stdin.write((json.dumps({**request, "holder": holder_pid}) + "\n").encode())
+            self._process.stdin.flush()
+            reply = self._reply(SPAWN_TIMEOUT)
+        if "pid" not in reply:
+            raise KernelError(f"the kernel factory could not start a kernel: {reply.get('error', reply)}")
+        return int(reply["pid"])
+
+    def _reply(self, timeout: float) -> dict[str, Any]:
+        stdout = self._process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        line = stdout.readline() if ready else b""
+        if not line:
+            self.close()
+            raise KernelError("the kernel factory did not answer")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.alive():
+            self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        shutil.rmtree(self._home, ignore_errors=True)
+
+
+_factories: dict[int, KernelFactory] = {}
+_factories_lock = threading.Lock()
+
+
+def kernel_factory(torch_threads: int) -> KernelFactory:
+    """This process's factory for kernels with `torch_threads` threads, started on first use."""
+    with _factories_lock:
+        factory = _factories.get(torch_threads)
+        if factory is None or not factory.alive():
+            factory = _factories[torch_threads] = KernelFactory(torch_threads)
+        return factory
+
+
+@atexit.register
+def close_factories() -> None:
+    """Stop this process's factories (they would die with it anyway: PR_SET_PDEATHSIG)."""
+    with _factories_lock:
+        for factory in _factories.values():
+            factory.close()
+        _factories.clear()
+
+
+def find_holder(bwrap_pid: int, timeout: float) -> int:
+    """The holder process of a sandbox: bubblewrap's grandchild (bubblewrap -> its init -> the launcher)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            bwrap = psutil.Process(bwrap_pid)
+            for child in bwrap.children():
+                grandchildren = child.children()
+                if grandchildren:
+                    return grandchildren[0].pid
+            if bwrap.status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.Error:
+            break
+        time.sleep(0.002)
+    raise KernelError("the sandbox did not start")
+
+
+@functools.lru_cache(maxsize=1)
+def _factory_source() -> str:
+    return Path(__file__).with_name("kernel_factory.py").read_text(encoding="utf-8")
