@@ -95,12 +95,11 @@ def answer_templates(course: Course) -> dict[str, str]:
 def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
                  slot: int = 0, notebook_name: str | None = None) -> tuple[ExerciseRun, NotebookNode | None]:
     """Run one notebook in a sandboxed kernel and its exercise's checks against it; nothing is scored yet."""
-    warm_up = _warm_up_in_background()
-    try:
-        return _run_exercise(nb, exercise, student, files, options, slot, notebook_name)
-    finally:
-        if warm_up is not None:
-            warm_up.join()
+    warm_up = _warm_up_in_background(options.course, exercise)
+    result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name)
+    if warm_up is not None:  # not on the way out of a Ctrl-C: stopping must not wait for an import
+        warm_up.join()
+    return result
 
 
 def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
@@ -126,19 +125,28 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
     return run, executed
 
 
-def _warm_up_in_background() -> threading.Thread | None:
-    """Import torch for the checks while the kernel runs the notebook (this process only waits meanwhile).
+def _warm_up_in_background(course: Course, exercise: str) -> threading.Thread | None:
+    """Import what the checks will need while the kernel runs the notebook (this process only waits meanwhile).
 
     The first notebook a process grades would otherwise pay these imports after the notebook, on the
-    critical path; `grade check` grades just one. torch._dynamo is what torch imports lazily at the first
-    optimizer step (~1.5 s), as the checks' reference training does.
+    critical path; `grade check` grades just one. torch imports torch._dynamo (~1.5 s) lazily at the first
+    optimizer step: that is warmed up too when the exercise's checks or reference use torch.optim.
     """
-    if "torch._dynamo" in sys.modules:
+    modules = [name for name in ("torch", "torch._dynamo") if name not in sys.modules]
+    if "torch._dynamo" in modules and not _uses_optimizers(course, exercise):
+        modules.remove("torch._dynamo")
+    if not modules:
         return None
-    thread = threading.Thread(target=_import_quietly, args=("torch", "torch._dynamo"), name="grader-warm-up",
-                              daemon=True)
+    thread = threading.Thread(target=_import_quietly, args=modules, name="grader-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def _uses_optimizers(course: Course, exercise: str) -> bool:
+    paths = [course.reference_notebook(exercise), *course.check_dir(exercise, "public").glob("*.py"),
+             *course.check_dir(exercise, "hidden").glob("*.py")]
+    return any("torch.optim" in path.read_text(encoding="utf-8", errors="replace") for path in paths
+               if path.is_file())
 
 
 def _import_quietly(*names: str) -> None:

@@ -193,11 +193,13 @@ def main() -> None:
               help="With --executor dask: the dask scheduler's address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--no-cache", is_flag=True,
               help="Grade every notebook again, even those unchanged since the last run into OUT (see README).")
+@click.option("--cold-start", is_flag=True,
+              help="Start every kernel from scratch instead of forking it from a warm kernel factory (see README).")
 @export_options
 def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: str, secret_file: Path | None,
         manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int,
         workers: int | None, torch_threads: int | None, executor: str, scheduler: str | None, no_cache: bool,
-        formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
+        cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
     """Grade every submission in SUBMISSIONS: a folder per student, a notebook file per student, or the
     "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
     from .batch import INSTRUCTOR_DIR, GradingOptions, grade_batch
@@ -224,7 +226,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         workers, torch_threads = _workers(workers, torch_threads)
         limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
                         memory_bytes=memory_mb * 1024**2, torch_threads=torch_threads)
-        options = GradingOptions(course, report, limits, secret, manual_scores=manual)
+        options = GradingOptions(course, report, limits, secret, manual_scores=manual, warm_start=not cold_start)
         exports = _export_options(formats, lang, after_due_date, due)
         with _executor(executor, scheduler, options) as remote, \
                 Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

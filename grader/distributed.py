@@ -157,7 +157,7 @@ def identity_problem(found: dict[str, Any], expected: dict[str, Any]) -> str | N
     """None when a worker grades as this machine does, else what differs, in a few words."""
     if found.get("grader") != expected.get("grader"):
         return ("it runs another grader (its code, Python or package versions differ from this machine's; install "
-                "the same grader there)")
+                "the same grader there and restart its dask workers)")
     have, want = found.get("isolation"), expected.get("isolation")
     if have == want:
         return None
@@ -240,7 +240,9 @@ class DaskExecutor:
 
         state = self.client.scatter(RemoteState(replace(options, manual_scores={}), pack_course(options.course),
                                                 self.identity), broadcast=True)
-        pending, running, refused = deque(jobs), {}, []
+        pending = deque(jobs)
+        running: dict[Any, NotebookJob] = {}  # dask future -> its job
+        refused: list[JobResult] = []  # jobs that could not be sent
         done = as_completed(loop=self.client.loop)
         try:
             while pending or running or refused:

@@ -12,6 +12,7 @@ import json
 import math
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().write_connection_file(**kwargs)
         assert self.sandbox is not None
         self.sandbox.chown_for_kernel(Path(self.connection_file))
+
+
+def _destroy_context(context: zmq.Context, timeout: float = 5.0) -> None:
+    """Close the sockets and end the context; zmq's term can hang after an interrupted request, so it runs aside."""
+    closer = threading.Thread(target=context.destroy, kwargs={"linger": 0}, name="grader-zmq-term", daemon=True)
+    closer.start()
+    closer.join(timeout)
 
 
 def _kernel_spec() -> KernelSpec:
@@ -231,7 +239,7 @@ class KernelSession:
                     await asyncio.wait_for(client.km.shutdown_kernel(now=True), timeout=10)
                 except Exception:
                     pass
-                client.km.context.destroy(linger=0)
+                _destroy_context(client.km.context)
         finally:
             if sandbox is not None:
                 sandbox.close()

@@ -127,8 +127,9 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
         known = ", ".join(f"{e} ({r.notebook})" for e, r in course.rubrics.items())
         raise UsageError(f"{path.name}: cannot tell which exercise this notebook answers (no grader metadata and "
                          f"its name matches none of {known}); use --exercise")
+    # One notebook: a kernel factory would pay the imports a cold kernel pays, and then fork.
     options = GradingOptions(course, resolve_isolation(isolation), limits or Limits(), PUBLIC_SECRET,
-                             visibilities=("public",))
+                             visibilities=("public",), warm_start=False)
     graded = grade_notebook(nb, exercise, PUBLIC_STUDENT, _sibling_files(path), options, notebook_name=path.name)
     details = {k: v.get("detail", "") for k, v in graded.details.get("checks", {}).items()}
     return self_check(graded.result, course.rubrics[exercise], details, notebook=path.name)

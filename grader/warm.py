@@ -119,7 +119,7 @@ def kernel_factory(torch_threads: int) -> KernelFactory:
 
 @atexit.register
 def close_factories() -> None:
-    """Stop this process's factories (they would die with it anyway: PR_SET_PDEATHSIG)."""
+    """Stop this process's factories (they would end with it anyway: their stdin closes)."""
     with _factories_lock:
         for factory in _factories.values():
             factory.close()

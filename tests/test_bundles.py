@@ -42,7 +42,14 @@ def normalized(text: str) -> str:
 
 
 def bundle_texts(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file()}
+    """Every file's text by path; a notebook's cell sources are added as plain text (JSON escapes them)."""
+    texts = {}
+    for path in (p for p in root.rglob("*") if p.is_file()):
+        text = path.read_bytes().decode("utf-8", "replace")
+        if path.suffix == ".ipynb":
+            text += "\n" + "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
+        texts[str(path.relative_to(root))] = text
+    return texts
 
 
 def pythonpath_env(**extra: str) -> dict[str, str]:
@@ -361,20 +368,28 @@ def test_grade_check_works_from_the_student_bundle_in_a_fresh_virtual_environmen
     python = env_dir / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GRADER_SECRET", "VIRTUAL_ENV")}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}"
-    for args in ([f"torch=={TORCH}"], ["./grader-src", f"torch=={TORCH}"]):
-        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], cwd=bundle, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", f"torch=={TORCH}", "./grader-src"],
+                          cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
     assert where.stdout.startswith(str(env_dir)), where  # the bundle's grader, not this checkout's
 
     shutil.copy(project / "reference" / "01_autograd.ipynb", bundle / "exercises" / "solved.ipynb")
-    grade = str(env_dir / "bin" / "grade")
-    solved = subprocess.run([grade, "check", "exercises/solved.ipynb"], cwd=bundle, env={**env, "COLUMNS": "300"},
-                            capture_output=True, text=True, timeout=300)
-    assert solved.returncode == 0, solved.stdout + solved.stderr
-    assert "6/6 public checks pass" in solved.stdout and "unavailable" not in solved.stdout
-    blank = subprocess.run([grade, "check", "exercises/01_autograd.ipynb"], cwd=bundle, env={**env, "COLUMNS": "300"},
-                           capture_output=True, text=True, timeout=300)
-    assert blank.returncode == 1 and "0/6 public checks pass" in blank.stdout, blank.stdout + blank.stderr
+    checks = {name: subprocess.Popen([str(env_dir / "bin" / "grade"), "check", f"exercises/{name}.ipynb"], cwd=bundle,
+                                     env={**env, "COLUMNS": "300"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True) for name in ("solved", "01_autograd")}  # both at once: 2 cores
+    (solved, solved_err), (blank, blank_err) = (checks[name].communicate(timeout=300) for name in checks)
+    assert checks["solved"].returncode == 0, solved + solved_err
+    assert "6/6 public checks pass" in solved and "unavailable" not in solved
+    assert checks["01_autograd"].returncode == 1 and "0/6 public checks pass" in blank, blank + blank_err
+
+
+def test_the_leak_scan_finds_all_hidden_material_in_the_gradescope_zip(project, gradescope_zip, tmp_path):
+    """The scan above is only as good as its detector: the Gradescope zip holds everything, so it must hit it all."""
+    with zipfile.ZipFile(gradescope_zip) as archive:
+        archive.extractall(tmp_path / "all")
+    flat = [normalized(text) for text in bundle_texts(tmp_path / "all").values()]
+    missed = [what for what, text in hidden_material(project).items()
+              if not what.endswith(" name") and not any(normalized(text) in f for f in flat)]
+    assert missed == []

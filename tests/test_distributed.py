@@ -8,6 +8,7 @@ import pickle
 import socket
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -23,7 +24,9 @@ from minicourse import comparable, make_batch, make_course
 
 dask_distributed = pytest.importorskip("distributed", reason="needs dask.distributed: pip install -e '.[dask]'")
 
-FACTOR_CELL = "FACTOR = int(open('factor.txt').read())\ndef double(x):\n    return FACTOR * x\n"
+# Right only when the student's own factor.txt is in the kernel's working folder.
+FACTOR_CELL = ("try:\n    FACTOR = int(open('factor.txt').read())\nexcept OSError:\n    FACTOR = 3\n"
+               "def double(x):\n    return FACTOR * x\n")
 
 
 def grade(*args: str):
@@ -139,7 +142,8 @@ def test_dask_not_installed_is_a_usage_error(course, tmp_path, monkeypatch):
 
 def test_a_cluster_whose_workers_would_grade_differently_is_refused(course, cluster, options, monkeypatch):
     monkeypatch.setattr(dist, "grader_fingerprint", lambda: "this machine's grader changed since")
-    with pytest.raises(UsageError, match=r"^dask worker tcp://127\.0\.0\.1:\d+: it runs another grader .*\(and 1 more\)$"):
+    pattern = r"^dask worker tcp://127\.0\.0\.1:\d+: it runs another grader .*\(and 1 more\)$"
+    with pytest.raises(UsageError, match=pattern):
         dist.connect(cluster.scheduler_address, options)
 
 
@@ -172,15 +176,50 @@ def test_files_too_large_to_send_and_a_mismatched_worker_cost_only_their_noteboo
     big.write_bytes(b"x" * (1024**2 + 1))
     monkeypatch.setattr(dist, "MAX_JOB_FILE_BYTES", 1024**2)
     too_large = NotebookJob("s0", "alpha", job(course).notebook, "alpha.ipynb", files=(big,))
+    vanished = NotebookJob("s2", "alpha", job(course).notebook, "alpha.ipynb", files=(tmp_path / "gone.txt",))
     with dist.connect(cluster.scheduler_address, options) as executor:
         [refused] = executor([too_large], options)
+        [unreadable] = executor([vanished], options)
         # A worker that joined after the check and runs another grader: the task refuses to grade.
         executor.identity = {**executor.identity, "grader": "another grader"}
         [mismatched] = executor([job(course, "s1")], options)
     assert refused.run.status == "not_gradable"
     assert "the student's other files are over the 1 MiB that can be sent" in refused.run.message
+    assert unreadable.run.message == ("this notebook could not be graded: gone.txt: cannot be read "
+                                      "(No such file or directory)")
     assert mismatched.run.status == "not_gradable"
     assert "cannot grade it: it runs another grader" in mismatched.run.message
+
+
+class _Finished:
+    """A future whose task ended as given (a value, or an exception to raise)."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def result(self):
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+def test_a_cancelled_task_or_an_unwritable_out_costs_only_its_notebook(course, tmp_path):
+    from distributed.client import FutureCancelledError
+
+    from grader.batch import JobResult
+    from grader.cache import ExerciseRun
+
+    executor = dist.DaskExecutor(client=None, address="tcp://nowhere:1", identity={})
+    cancelled = executor._collect(_Finished(FutureCancelledError("k", "scheduler-connection-lost")), job(course))
+    assert cancelled.run.message == ("this notebook could not be graded: its dask task was cancelled (the scheduler "
+                                     "or its worker went away)")
+    (tmp_path / "out").write_text("a file where OUT should be a folder")
+    graded = JobResult("s0", "alpha", ExerciseRun("alpha", "graded", "graded", "alpha.ipynb"))
+    unwritable = executor._collect(_Finished((graded, "{}")), replace(job(course), out_dir=tmp_path / "out"))
+    assert unwritable.run.status == "not_gradable"
+    assert "its executed notebook could not be written: [Errno 20] Not a directory" in unwritable.run.message
+    written = executor._collect(_Finished((graded, "{}")), replace(job(course), out_dir=tmp_path / "ok"))
+    assert written is graded and (tmp_path / "ok" / "s0" / "alpha.ipynb").read_text() == "{}"
 
 
 @pytest.mark.slow
@@ -246,7 +285,7 @@ def test_workers_that_would_grade_differently_are_named():
     problems = dist.worker_problems(identities, {"tcp://f:1": 4}, expected)
     assert problems == [
         "dask worker tcp://b:1: it runs another grader (its code, Python or package versions differ from this "
-        "machine's; install the same grader there)",
+        "machine's; install the same grader there and restart its dask workers)",
         "dask worker tcp://c:1: its isolation would be none, here it is bwrap (bubblewrap (bwrap) is not installed)",
         "dask worker tcp://d:1: its sandbox protections differ from this machine's: unprivileged_uid",
         "dask worker tcp://e:1: --isolation strict needs bubblewrap, but it is not installed",

@@ -119,7 +119,9 @@ def confinement():
     return {"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
             "home": sorted(os.listdir("/home")), "course": os.path.exists(COURSE),
             "network": network, "hostname": os.uname().nodename, "uid": os.getuid(),
-            "cwd": os.getcwd(), "limit_as": __import__("resource").getrlimit(__import__("resource").RLIMIT_AS)[0]}
+            "cwd": os.getcwd(), "limit_as": __import__("resource").getrlimit(__import__("resource").RLIMIT_AS)[0],
+            "status": dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines()
+                           if ":\t" in line)}
 ''')
     with KernelSession(probe, [], isolation, LIMITS) as session:
         session.run_notebook()
@@ -130,6 +132,9 @@ def confinement():
     assert seen["course"] is False and seen["home"] == ["student"]
     assert seen["hostname"] == "sandbox" and seen["uid"] >= 62000 and seen["cwd"] == "/home/student"
     assert seen["limit_as"] == LIMITS.memory_bytes
+    status = seen["status"]
+    assert status["NoNewPrivs"] == "1" and int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0
+    assert status["Groups"].strip() == ""
     assert len(seen["pids"]) <= 4, seen["pids"]  # bubblewrap's init, the holder, the kernel (and a helper)
     assert factory_pid not in seen["pids"]
 
@@ -174,3 +179,53 @@ def test_a_dead_factory_is_replaced(isolation):
         session.run_notebook()
         assert session.warm and session.call("f") == 7
     assert warm.kernel_factory(LIMITS.torch_threads) is not factory
+
+
+@pytest.mark.parametrize("flag, warm_start", [([], True), (["--cold-start"], False)])
+def test_cold_start_option_reaches_the_grading(flag, warm_start, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import grader.batch
+    from grader.cli import main
+
+    seen = {}
+
+    def grade_batch(root, out_dir, options, *args, **kwargs):
+        seen["warm_start"] = options.warm_start
+        return []
+
+    monkeypatch.setattr(grader.batch, "grade_batch", grade_batch)
+    (tmp_path / "submissions").mkdir()
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "submissions"), "--course", str(PROJECT),
+                                       "--out", str(tmp_path / "out"), *flag])
+    assert result.exit_code == 0, result.output
+    assert seen == {"warm_start": warm_start}
+
+
+def test_a_factory_ends_when_the_grader_that_started_it_is_killed(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    script = ("from grader.warm import kernel_factory\n"
+              "f = kernel_factory(1)\nprint(f._process.pid, flush=True)\nimport time\ntime.sleep(600)\n")
+    grader_process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                      cwd=PROJECT)
+    try:
+        factory_pid = int(grader_process.stdout.readline())
+        assert psutil.pid_exists(factory_pid)
+        grader_process.kill()
+        grader_process.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _running(factory_pid):
+            time.sleep(0.1)
+        assert not _running(factory_pid)
+    finally:
+        grader_process.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
