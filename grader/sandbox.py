@@ -197,30 +197,10 @@ class Sandbox:
 
     def environment(self) -> dict[str, str]:
         """A scrubbed environment: nothing of the grader's (secrets included) reaches the kernel."""
-        home = self.kernel_cwd
-        threads = str(self.limits.torch_threads)
         tmp = "/tmp" if self.isolation.level == "bwrap" else str(self.workdir / ".tmp")
         if self.isolation.level != "bwrap":
             Path(tmp).mkdir(exist_ok=True)
-        return {
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": home,
-            "USER": "student",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "TMPDIR": tmp,
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "MPLCONFIGDIR": f"{tmp}/matplotlib",
-            "IPYTHONDIR": f"{tmp}/ipython",
-            "JUPYTER_PLATFORM_DIRS": "1",
-            "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter",
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            SANDBOX_MARKER: self.token,
-        }
+        return {**kernel_environment(self.kernel_cwd, tmp, self.limits.torch_threads), SANDBOX_MARKER: self.token}
 
     def wrap(self, kernel_argv: list[str], hold: bool = False) -> list[str]:
         """The full command: launcher (limits, uid) inside bubblewrap when available.
@@ -320,6 +300,29 @@ class Sandbox:
             if self._uid_lock is not None:
                 os.close(self._uid_lock)  # releases the flock
                 self._uid_lock = None
+
+
+def kernel_environment(home: str, tmp: str, torch_threads: int) -> dict[str, str]:
+    """Every variable a kernel gets (besides its sandbox's marker); see `Sandbox.environment`."""
+    threads = str(torch_threads)
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "USER": "student",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": tmp,
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "MPLCONFIGDIR": f"{tmp}/matplotlib",
+        "IPYTHONDIR": f"{tmp}/ipython",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
 
 
 def _remove_stale_trees() -> None:

@@ -13,10 +13,8 @@ import functools
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 import psutil
 
 from .errors import KernelError
-from .sandbox import IsolationReport, launcher_source
+from .sandbox import SANDBOX_HOME, IsolationReport, kernel_environment, launcher_source
 
 FACTORY_START_TIMEOUT = 120.0
 SPAWN_TIMEOUT = 30.0
@@ -48,25 +46,18 @@ class KernelFactory:
     def __init__(self, torch_threads: int) -> None:
         self.torch_threads = torch_threads
         self._lock = threading.Lock()
-        self._home = Path(tempfile.mkdtemp(prefix="grd-factory-"))
         self._process = subprocess.Popen(
             [sys.executable, "-E", "-s", "-c", _factory_source(), launcher_source()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self._environment(),
-            cwd=self._home, close_fds=True, start_new_session=True)
+            cwd="/", close_fds=True, start_new_session=True)
         ready = self._reply(FACTORY_START_TIMEOUT)
         self.preloaded: list[str] = ready.get("ready", [])
 
     def _environment(self) -> dict[str, str]:
-        """What the imports see: no secret of the grader's, the kernels' thread budget (read once, at import)."""
-        threads = str(self.torch_threads)
-        return {
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self._home), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": str(self._home),
-            "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": str(self._home / "mpl"),
-            "IPYTHONDIR": str(self._home / "ipython"), "JUPYTER_PLATFORM_DIRS": "1",
-            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-        }
+        """A bubblewrap kernel's environment, so that what the imports cache (tempfile's and matplotlib's
+        folders, torch's thread count) is right in the kernels; the factory's /tmp is a private tmpfs."""
+        return {**kernel_environment(SANDBOX_HOME, "/tmp", self.torch_threads),
+                "OPENBLAS_NUM_THREADS": str(self.torch_threads)}
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -101,7 +92,6 @@ class KernelFactory:
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
-        shutil.rmtree(self._home, ignore_errors=True)
 
 
 _factories: dict[int, KernelFactory] = {}

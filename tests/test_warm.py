@@ -40,7 +40,8 @@ open("/tmp/leaked", "w").write("x")
 '''
 
 FRESH_STUDENT = r'''
-import builtins, os, random, sys
+import builtins, os, random, sys, tempfile
+import matplotlib
 import numpy as np
 import torch
 
@@ -62,6 +63,10 @@ def state():
         "random": random.random(),
         "numpy_random": float(np.random.random()),
         "pid": os.getpid(),
+        "tempdir": tempfile.gettempdir(),
+        "matplotlib_dirs": [matplotlib.get_configdir(), matplotlib.get_cachedir()],
+        "home": os.path.expanduser("~"),
+        "threads": torch.get_num_threads(),
         "uid": os.getuid(),
     }
 '''
@@ -104,7 +109,8 @@ def test_warm_and_cold_kernels_see_the_same_sandbox(isolation):
     assert was_warm and not was_cold
     assert warm_state["uid"] == cold_state["uid"] or (warm_state["uid"] >= 62000 and cold_state["uid"] >= 62000)
     assert warm_state["uid"] != 0
-    for key in ("default_dtype", "backward_works", "grad_enabled"):
+    # what the factory's imports cached (folders, thread counts) is what a cold kernel computes itself
+    for key in ("default_dtype", "backward_works", "grad_enabled", "tempdir", "matplotlib_dirs", "home", "threads"):
         assert warm_state[key] == cold_state[key], key
 
 
@@ -229,3 +235,13 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_plots_reach_the_notebook_from_a_warm_kernel(isolation):
+    nb = notebook("import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()",
+                  "plt.figure()\nplt.scatter([1, 2], [3, 4])")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert session.warm
+    images = [o for c in executed.cells for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2
