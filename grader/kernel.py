@@ -22,6 +22,7 @@ from typing import Any
 import nbformat
 import zmq
 import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -46,6 +47,37 @@ class CellProblem:
     message: str
 
 
+class _PromptClient(AsyncKernelClient):
+    """jupyter_client's client, without the 0.2 s of IOPub silence it waits for after the kernel is ready.
+
+    That wait only discards the kernel_info request's own IOPub messages; every reader here (nbclient, the
+    calls) matches messages to its request's msg_id, so they do no harm. The wait was half of a warm start.
+    """
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # any IOPub message (the kernel's welcome, a status) proves IOPub is connected
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    wait_for_ready = _async_wait_for_ready
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside a `Sandbox`, over unix sockets.
 
@@ -55,6 +87,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     sandbox: Sandbox | None = None
     factory: KernelFactory | None = None
+    client_factory = _PromptClient
     _kernel_args: list[str] = []
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
@@ -194,6 +227,9 @@ class KernelSession:
         self._sandbox.add_files(self.files)
         context = zmq.asyncio.Context()
         context.setsockopt(zmq.MAXMSGSIZE, self.limits.response_bytes + self.limits.output_bytes)
+        # The client connects before the kernel has bound its sockets; zmq retries every 100 ms by default,
+        # which was most of a warm kernel's start.
+        context.setsockopt(zmq.RECONNECT_IVL, 10)
         km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
                                     ip=str(self._sandbox.runtime_dir / "k"))
         km.sandbox = self._sandbox

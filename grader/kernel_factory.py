@@ -5,9 +5,10 @@ scrubbed environment and given nothing secret. It never runs student code: every
 process no student has touched, so nothing one student does can reach the next.
 
 A kernel joins a sandbox that already exists: the grader starts bubblewrap with a holder process (the
-launcher's `hold` mode), and the fork enters the holder's namespaces (setns: IPC, UTS, network, PID, mount),
-then, as the launcher does, drops to the sandbox uid under the same resource limits and becomes the kernel.
-Inside the PID namespace the kernel is a child of bubblewrap's init, so killing the sandbox kills it.
+launcher's `hold` mode), and the fork enters the holder's namespaces (setns: IPC, UTS, network, cgroup, PID,
+mount), then, as the launcher does, drops to the sandbox uid under the same resource limits and becomes the
+kernel. It lives in the sandbox's PID namespace, so it dies when the sandbox does; this process, its
+subreaper, reaps it.
 
 Protocol: one JSON request per line on stdin, one JSON reply per line on stdout.
   request  {"holder": pid, "uid": int|null, "gid": int|null, "limits": {...}, "env": {...}, "cwd": str,
@@ -25,7 +26,8 @@ import sys
 NAMESPACES = ("ipc", "uts", "net", "cgroup", "pid", "mnt")  # mnt last: after it, /proc is the sandbox's own
 # torch._dynamo is what torch imports at a kernel's first optimizer.step() (about 1.5 s). Not pyplot, nor
 # the inline backend: imported before the kernel's shell exists, figures would never reach the notebook.
-PRELOAD = ("torch", "torch._dynamo", "numpy", "ipykernel.kernelapp", "matplotlib", "matplotlib.figure",
+PRELOAD = ("torch", "torch._dynamo", "numpy", "ipykernel.kernelapp", "ipykernel.debugger", "matplotlib",
+           "matplotlib.figure",
            "matplotlib.font_manager")
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
