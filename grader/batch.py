@@ -93,22 +93,28 @@ def answer_templates(course: Course) -> dict[str, str]:
 
 # -- one notebook --------------------------------------------------------------------------------------------
 def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
-                 slot: int = 0, notebook_name: str | None = None) -> tuple[ExerciseRun, NotebookNode | None]:
-    """Run one notebook in a sandboxed kernel and its exercise's checks against it; nothing is scored yet."""
+                 slot: int = 0, notebook_name: str | None = None,
+                 kernel: KernelSession | None = None) -> tuple[ExerciseRun, NotebookNode | None]:
+    """Run one notebook in a sandboxed kernel and its exercise's checks against it; nothing is scored yet.
+
+    `kernel`: a session for this notebook started already (`grade check` starts it before loading the rest).
+    """
     warm_up = _warm_up_in_background(options.course, exercise)
-    result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name)
+    result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel)
     if warm_up is not None:  # not on the way out of a Ctrl-C: stopping must not wait for an import
         warm_up.join()
     return result
 
 
 def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
-                  slot: int, notebook_name: str | None) -> tuple[ExerciseRun, NotebookNode | None]:
+                  slot: int, notebook_name: str | None,
+                  kernel: KernelSession | None) -> tuple[ExerciseRun, NotebookNode | None]:
     course = options.course
     rubric = course.rubrics[exercise]
     started = time.monotonic()
-    with KernelSession(nb, files, options.isolation, options.limits, slot=slot,
-                       warm=options.warm_start) as kernel:
+    kernel = kernel or KernelSession(nb, files, options.isolation, options.limits, slot=slot,
+                                     warm=options.warm_start)
+    with kernel:
         try:
             executed = kernel.run_notebook()
         except KernelError as exc:
@@ -170,9 +176,10 @@ def score_run(run: ExerciseRun, options: GradingOptions, student: str, templates
 
 
 def grade_notebook(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
-                   slot: int = 0, notebook_name: str | None = None) -> GradedNotebook:
+                   slot: int = 0, notebook_name: str | None = None,
+                   kernel: KernelSession | None = None) -> GradedNotebook:
     """Run one notebook in a sandboxed kernel and its exercise's checks against it, and score it."""
-    run, executed = run_exercise(nb, exercise, student, files, options, slot, notebook_name)
+    run, executed = run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel)
     result = score_run(run, options, student, answer_templates(options.course))
     return GradedNotebook(result, executed, run.details() if run.status == "graded" else {})
 

@@ -193,6 +193,10 @@ class KernelSession:
         self._agent_ready = False
         self._needs_restart = False
         self._kernel_pids: frozenset[int] = frozenset()
+        self._prestart: threading.Thread | None = None
+        self._prestart_done = threading.Event()
+        self._prestarted = False
+        self._closing = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def __enter__(self) -> "KernelSession":
@@ -206,10 +210,14 @@ class KernelSession:
 
     def close(self) -> None:
         """Shut the kernel down and make sure nothing it started survives."""
+        self._join_prestart()
         try:
             self._run(self._stop_kernel())
         finally:
             self._loop.close()
+            self._closing.set()
+            if self._prestart is not None:
+                self._prestart.join()
 
     async def _start_kernel(self) -> None:
         try:
@@ -281,17 +289,43 @@ class KernelSession:
                 sandbox.close()
 
     # -- running the notebook ----------------------------------------------------------------------------
+    def start_in_background(self) -> None:
+        """Start the kernel (agent included) on a thread, while this process does other work (`grade check`)."""
+        self._prestart = threading.Thread(target=self._prestart_kernel, name="grader-kernel-start", daemon=True)
+        self._prestart.start()
+
+    def _prestart_kernel(self) -> None:
+        try:
+            self._run(self._ready_kernel())
+            self._prestarted = True
+        except Exception:  # run_notebook starts a kernel again, and reports what goes wrong there
+            self._prestarted = False
+        finally:
+            self._prestart_done.set()
+        # bubblewrap's --die-with-parent follows the thread that started it: this one stays until close().
+        self._closing.wait()
+
+    def _join_prestart(self) -> None:
+        if self._prestart is not None:
+            self._prestart_done.wait()
+
     def run_notebook(self) -> NotebookNode:
         """Execute every code cell once; on a kernel death restart and re-run without the killing cell."""
+        self._join_prestart()
         return self._run(self._run_notebook())
 
+    async def _ready_kernel(self) -> None:
+        await self._stop_kernel()
+        await self._start_kernel()
+        # The agent goes in before the student's first cell, so it holds pristine references.
+        await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
+
     async def _run_notebook(self) -> NotebookNode:
-        for _attempt in range(MAX_RESTARTS + 1):
+        for attempt in range(MAX_RESTARTS + 1):
             self.notebook = nbformat.from_dict(self.source)
-            await self._stop_kernel()
-            await self._start_kernel()
-            # The agent goes in before the student's first cell, so it holds pristine references.
-            await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
+            if not (attempt == 0 and self._prestarted):
+                await self._ready_kernel()
+            self._prestarted = False
             # Each run gets the whole notebook budget; kernel start-up is not the student's time.
             died_at = await self._execute_cells(time.monotonic() + self.limits.notebook_timeout)
             if died_at is None:

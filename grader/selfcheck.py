@@ -118,7 +118,7 @@ def _sibling_files(notebook: Path) -> list[Path]:
 def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise: str | None = None,
                    limits: Any = None) -> SelfCheck:
     """Run one notebook in a sandboxed kernel and its exercise's public checks only."""
-    from .batch import GradingOptions, grade_notebook
+    from .kernel import KernelSession
     from .sandbox import Limits, resolve_isolation
 
     nb = load_notebook(path)
@@ -127,10 +127,19 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
         known = ", ".join(f"{e} ({r.notebook})" for e, r in course.rubrics.items())
         raise UsageError(f"{path.name}: cannot tell which exercise this notebook answers (no grader metadata and "
                          f"its name matches none of {known}); use --exercise")
-    # One notebook: a kernel factory would pay the imports a cold kernel pays, and then fork.
-    options = GradingOptions(course, resolve_isolation(isolation), limits or Limits(), PUBLIC_SECRET,
-                             visibilities=("public",), warm_start=False)
-    graded = grade_notebook(nb, exercise, PUBLIC_STUDENT, _sibling_files(path), options, notebook_name=path.name)
+    report, limits, files = resolve_isolation(isolation), limits or Limits(), _sibling_files(path)
+    # The kernel (and its torch import) starts while this process loads pytest, the checks and its own
+    # torch. One notebook: a kernel factory would pay the imports a cold kernel pays, and then fork.
+    kernel = KernelSession(nb, files, report, limits, warm=False)
+    kernel.start_in_background()
+    try:
+        from .batch import GradingOptions, grade_notebook
+
+        options = GradingOptions(course, report, limits, PUBLIC_SECRET, visibilities=("public",), warm_start=False)
+    except BaseException:
+        kernel.close()
+        raise
+    graded = grade_notebook(nb, exercise, PUBLIC_STUDENT, files, options, notebook_name=path.name, kernel=kernel)
     details = {k: v.get("detail", "") for k, v in graded.details.get("checks", {}).items()}
     return self_check(graded.result, course.rubrics[exercise], details, notebook=path.name)
 

@@ -24,10 +24,10 @@ STUDENTS = 4
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, isolation):
-    """A course, a batch whose notebooks each take a second or two, a secret, and the reports of a clean run."""
+    """A course, a batch whose notebooks each take a few seconds, a secret, and the reports of a clean run."""
     root = tmp_path_factory.mktemp("interrupt")
     course = make_course(root / "course")
-    batch = make_batch(course, root / "submissions", STUDENTS, sleep=1.0)
+    batch = make_batch(course, root / "submissions", STUDENTS, sleep=3.0)  # warm kernels start in ~0.2 s
     secret = root / "secret"
     secret.write_text("interrupt-test-secret-0123456789")
     done = grade(root, "clean", isolation.requested).communicate(timeout=600)

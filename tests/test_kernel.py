@@ -249,3 +249,39 @@ def test_processes_left_by_the_notebook_are_killed_before_the_checks(isolation):
     session, _ = run(nb, isolation)
     with session:
         assert session.call("child_alive") is False
+
+
+def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start(isolation, monkeypatch):
+    starts = []
+    original = KernelSession._start_kernel
+
+    async def counting_start(self):
+        starts.append(time.monotonic())
+        await original(self)
+
+    monkeypatch.setattr(KernelSession, "_start_kernel", counting_start)
+    session = KernelSession(notebook("def f():\n    return 6 * 7"), [], isolation, FAST)
+    with session:
+        session.start_in_background()
+        executed = session.run_notebook()
+        assert session.call("f") == 42
+    assert len(starts) == 1
+    assert executed.cells[0].outputs == []
+
+
+def test_a_failed_background_start_is_retried_by_the_run(isolation, monkeypatch):
+    original = KernelSession._ready_kernel
+    calls = []
+
+    async def fail_first(self):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("simulated start failure")
+        await original(self)
+
+    monkeypatch.setattr(KernelSession, "_ready_kernel", fail_first)
+    with KernelSession(notebook("def f():\n    return 'ran'"), [], isolation, FAST) as session:
+        session.start_in_background()
+        session.run_notebook()
+        assert session.call("f") == "ran"
+    assert len(calls) == 2
