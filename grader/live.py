@@ -27,7 +27,7 @@ from .course import Course, load_course
 from .errors import GraderError, ProtocolError, UsageError
 from .models import ExerciseResult
 from .notebook import exercise_id_of, load_notebook
-from .plugin import GraderPlugin, Seeds, answer_text
+from .plugin import GraderPlugin, Seeds, SharedCalls, answer_text
 from .runner import run_checks
 from .scoring import score_questions
 from .selfcheck import PUBLIC_SECRET, PUBLIC_STUDENT, SelfCheck, find_course, render_html, render_text, self_check
@@ -44,7 +44,7 @@ def _load_agent(namespace: dict[str, Any], publish: Callable[..., None]) -> Any:
     return private["__grader_agent__"]
 
 
-class LiveSession:
+class LiveSession(SharedCalls):
     """The `student` fixture over a live namespace: same interface as plugin.StudentSession."""
 
     def __init__(self, namespace: dict[str, Any], notebook: NotebookNode | None = None,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
+import json
 import random
 import traceback
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from nbformat import NotebookNode
 
+from . import codec
 from .checks import MARKER, Feedback
 from .codec import MissingDefinition, StudentException
 from .errors import CallTimeout, KernelDied, ProtocolError
@@ -32,7 +35,30 @@ class Outcome:
     detail: str = ""
 
 
-class StudentSession:
+class SharedCalls:
+    """`call_shared` for any session with a `call` (StudentSession here, LiveSession in Jupyter)."""
+
+    def call(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def call_shared(self, target: str, *args: Any, _seed: int, **kwargs: Any) -> Any:
+        """`call` for a seeded call that several checks judge: a call identical to one an earlier check made on
+        this notebook (same target, arguments and seed) returns a copy of that result, or raises that exception,
+        instead of running again (a training run can take a second)."""
+        key = json.dumps(codec.call_fields(target, args, kwargs, seed=_seed), sort_keys=True, default=str)
+        shared = self.__dict__.setdefault("_shared_calls", {})
+        if key not in shared:
+            try:
+                shared[key] = (True, self.call(target, *args, _seed=_seed, **kwargs))
+            except (StudentException, MissingDefinition) as exc:  # deterministic too: the same next time
+                shared[key] = (False, exc)
+        returned, outcome = shared[key]
+        if not returned:
+            raise outcome
+        return copy.deepcopy(outcome)
+
+
+class StudentSession(SharedCalls):
     """What a check sees of the student: calls into the sandboxed kernel and the executed notebook."""
 
     def __init__(self, kernel: Any, notebook: NotebookNode) -> None:
@@ -41,6 +67,7 @@ class StudentSession:
 
     def call(self, target: Any, *args: Any, **kwargs: Any) -> Any:
         return self._kernel.call(target, *args, **kwargs)
+
 
     def call_method(self, handle: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._kernel.call(handle, *args, _method=method, **kwargs)

@@ -105,8 +105,8 @@ def _model_is_right(student) -> bool:
 
 def _train_result(student, *args, _seed=0, **kwargs):
     """student train(...) result, or None when a wrong LR makes train fail (then `model` already lost the points)."""
-    try:
-        return student.call("train", *args, _seed=_seed, **kwargs)
+    try:  # several checks judge the lesson's run: it runs once per notebook
+        return student.call_shared("train", *args, _seed=_seed, **kwargs)
     except StudentException as exc:
         if "implement train" in exc.message or _model_is_right(student):
             raise
