@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 
@@ -24,10 +25,17 @@ STUDENTS = 4
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, isolation):
-    """A course, a batch whose notebooks each take a few seconds, a secret, and the reports of a clean run."""
+    """A course, a batch whose notebooks take a second (s0, s1) or twelve (the rest), a secret, and the reports
+    of a clean run. The slow half makes sure a stop sent once s0 and s1 are graded lands mid-batch, however
+    fast kernels start (warm ones take 0.2 s)."""
     root = tmp_path_factory.mktemp("interrupt")
     course = make_course(root / "course")
-    batch = make_batch(course, root / "submissions", STUDENTS, sleep=3.0)  # warm kernels start in ~0.2 s
+    batch = make_batch(course, root / "submissions", STUDENTS, sleep=1.0)
+    for notebook in sorted(batch.glob("*/*.ipynb")):
+        if notebook.parent.name not in ("s0", "s1"):
+            nb = nbformat.read(notebook, as_version=4)
+            nb.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(12)"))
+            nbformat.write(nb, notebook)
     secret = root / "secret"
     secret.write_text("interrupt-test-secret-0123456789")
     done = grade(root, "clean", isolation.requested).communicate(timeout=600)
@@ -87,7 +95,7 @@ def test_ctrl_c_keeps_finished_reports_and_the_rerun_grades_the_rest(setup):
     family = midway(process, root / "ctrl_c")
     os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole foreground group
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == EXIT_INTERRUPTED
+    assert process.returncode == EXIT_INTERRUPTED, (stdout[-2000:], stderr[-2000:])
     assert "Traceback" not in stderr
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("interrupted: ") and "run the same command again" in last, stderr
