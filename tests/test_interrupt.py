@@ -49,7 +49,14 @@ def grade(root: Path, out: str, isolation: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "grader.cli", str(root / "submissions"), "--out", str(root / out), "--course",
          str(root / "course"), "--isolation", isolation, "--secret-file", str(root / "secret"), "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A command started in the background by a shell (CI scripts can be) inherits SIGINT ignored, and so would
+    `grade`: Python installs its KeyboardInterrupt handler only where SIGINT has its default action."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def reports(out: Path) -> dict[str, dict]:
