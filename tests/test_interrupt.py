@@ -44,19 +44,18 @@ def setup(tmp_path_factory, isolation):
     return root, isolation.requested, clean
 
 
+# A command started in the background by a shell (CI scripts can be) inherits SIGINT ignored, and Python then
+# installs no KeyboardInterrupt handler: `grade` is started with the handler a terminal would give it.
+AS_FROM_A_TERMINAL = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "sys.argv = ['grade', *sys.argv[1:]]; runpy.run_module('grader.cli', run_name='__main__')")
+
+
 def grade(root: Path, out: str, isolation: str) -> subprocess.Popen:
-    """`grade` in a session of its own, as from a terminal (SIGINT not ignored)."""
+    """`grade` in a session of its own, as from a terminal (SIGINT raises KeyboardInterrupt)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "grader.cli", str(root / "submissions"), "--out", str(root / out), "--course",
+        [sys.executable, "-c", AS_FROM_A_TERMINAL, str(root / "submissions"), "--out", str(root / out), "--course",
          str(root / "course"), "--isolation", isolation, "--secret-file", str(root / "secret"), "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        preexec_fn=_default_sigint)
-
-
-def _default_sigint() -> None:
-    """A command started in the background by a shell (CI scripts can be) inherits SIGINT ignored, and so would
-    `grade`: Python installs its KeyboardInterrupt handler only where SIGINT has its default action."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def reports(out: Path) -> dict[str, dict]:
