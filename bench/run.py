@@ -42,7 +42,8 @@ sys.path.insert(0, str(HERE))  # `probe` for the workers (spawned workers get th
 import nbformat  # noqa: E402
 
 import probe  # noqa: E402
-from grader.batch import GradingOptions, JobResult, grade_batch  # noqa: E402
+from grader.options import GradingOptions
+from grader.batch import JobResult, grade_batch  # noqa: E402
 from grader.course import Course, load_course  # noqa: E402
 from grader.pool import default_torch_threads, default_workers  # noqa: E402
 from grader.sandbox import Limits, resolve_isolation  # noqa: E402

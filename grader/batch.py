@@ -30,21 +30,21 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import __version__
-from .cache import ExerciseRun, ResultCache, exercise_fingerprint, job_key, options_fingerprint
+from .cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
 from .course import Course
 from .discovery import Submission, find_submissions
 from .errors import GraderError, Interrupted, KernelError, NotebookError, UsageError
 from .files import write_atomic
 from .intake import INTAKE_DIR, is_zip_path, submissions_from_zip
 from .kernel import KernelSession
-from .models import CellNote, CheckResult, ExerciseResult, QuestionResult, StudentReport
+from .models import CellNote, CheckResult, ExerciseResult, ExerciseRun, QuestionResult, StudentReport
+from .options import GradingOptions
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
 from .plugin import GraderPlugin, Seeds, StudentSession, answer_text
 from .pool import WorkerPool, stop_requested
 from .reporters.gradebook import write_gradebook
 from .reporters.json_report import write_report
 from .runner import run_checks
-from .sandbox import IsolationReport, Limits
 from .scoring import ManualScores, score_questions
 
 INSTRUCTOR_DIR = ".instructor"
@@ -53,19 +53,6 @@ CACHE_DIR = "cache"
 # Instrumentation for bench/: wrappers installed in a worker may add seconds here; each job's timings
 # carry what was added while it ran. The grader itself never writes to it.
 PHASES: dict[str, float] = {}
-
-
-@dataclass(frozen=True)
-class GradingOptions:
-    """Everything that decides a grade besides the submission itself."""
-
-    course: Course
-    isolation: IsolationReport
-    limits: Limits = field(default_factory=Limits)
-    secret: bytes = b""
-    visibilities: tuple[str, ...] = ("public", "hidden")
-    manual_scores: dict[str, ManualScores] = field(default_factory=dict)
-    warm_start: bool = True  # fork kernels from a warm kernel factory where possible (grader/warm.py)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -28,55 +28,12 @@ from typing import Any
 from . import __version__
 from .course import Course
 from .files import write_atomic
-from .models import CellNote
-from .plugin import Outcome
+from .models import ExerciseRun
 
 CACHE_FORMAT = 1
 # The kernel's behaviour and the checks' arithmetic depend on these as much as on the grader's code.
 _PACKAGES = ("torch", "numpy", "matplotlib", "ipykernel", "ipython", "jupyter_client", "nbclient", "nbformat",
              "pytest", "pyzmq")
-
-
-@dataclass(frozen=True)
-class ExerciseRun:
-    """One notebook run with its checks, before scoring: the expensive part of grading, and what is cached."""
-
-    exercise: str
-    status: str  # "graded" | "not_gradable"
-    message: str
-    notebook: str | None
-    outcomes: tuple[Outcome, ...] = ()
-    answers: dict[str, str | None] = field(default_factory=dict)
-    cells: tuple[CellNote, ...] = ()
-    seconds: float = 0.0
-    collection_errors: tuple[str, ...] = ()
-    unmapped: tuple[str, ...] = ()
-    grader_error: str = ""  # the traceback when the grader itself failed on this notebook
-
-    def details(self) -> dict[str, Any]:
-        """The instructor's view: every failed check's traceback, and checks that did not load or map."""
-        return {
-            "checks": {o.check_id: {"status": o.status, "detail": o.detail} for o in self.outcomes if o.detail},
-            "collection_errors": list(self.collection_errors),
-            "unmapped_tests": list(self.unmapped),
-            **({"grader_error": self.grader_error} if self.grader_error else {}),
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ExerciseRun":
-        return cls(
-            exercise=data["exercise"], status=data["status"], message=data["message"], notebook=data["notebook"],
-            outcomes=tuple(Outcome(**o) for o in data["outcomes"]),
-            answers=dict(data["answers"]),
-            cells=tuple(CellNote(**c) for c in data["cells"]),
-            seconds=float(data["seconds"]),
-            collection_errors=tuple(data["collection_errors"]),
-            unmapped=tuple(data["unmapped"]),
-            grader_error=data.get("grader_error", ""),
-        )
 
 
 def sha256(data: bytes) -> str:

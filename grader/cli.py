@@ -202,7 +202,8 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
     """Grade every submission in SUBMISSIONS: a folder per student, a notebook file per student, or the
     "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
-    from .batch import INSTRUCTOR_DIR, GradingOptions, grade_batch
+    from .options import GradingOptions
+    from .batch import INSTRUCTOR_DIR, grade_batch
     from .errors import Interrupted
     from .manual import load_manual_scores
     from .sandbox import Limits, resolve_isolation

@@ -37,7 +37,8 @@ from typing import Any, Iterator
 
 import nbformat
 
-from .batch import (PHASES, GradingOptions, JobResult, NotebookJob, execute_job, job_timings, keep_outputs, lost_job,
+from .options import GradingOptions
+from .batch import (PHASES, JobResult, NotebookJob, execute_job, job_timings, keep_outputs, lost_job,
                     setup_worker)
 from .cache import grader_fingerprint
 from .course import Course

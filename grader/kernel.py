@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -31,20 +30,12 @@ from nbformat import NotebookNode
 
 from . import codec
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
+from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import KernelFactory, find_holder, kernel_factory, warm_start_problem
 
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
-
-
-@dataclass(frozen=True)
-class CellProblem:
-    """Something the grader had to do about one cell: it timed out, killed the kernel, or printed too much."""
-
-    cell_index: int
-    kind: str  # "timeout" | "kernel_died" | "output_truncated" | "notebook_timeout"
-    message: str
 
 
 class _PromptClient(AsyncKernelClient):
@@ -185,7 +176,7 @@ class KernelSession:
         self.limits = limits
         self.slot = slot
         self.notebook: NotebookNode = nbformat.from_dict(notebook)
-        self.problems: list[CellProblem] = []
+        self.problems: list[CellNote] = []
         self.skipped_cells: set[int] = set()
         self._loop = asyncio.new_event_loop()
         self._sandbox: Sandbox | None = None
@@ -336,7 +327,7 @@ class KernelSession:
             # A re-run skips the killer, and the cells that timed out: they would only time out again.
             self.skipped_cells.add(died_at)
             self.skipped_cells.update(self._client.timed_out_cells if self._client else ())
-        self.problems.append(CellProblem(-1, "kernel_died", f"the kernel died {MAX_RESTARTS + 1} times; gave up"))
+        self.problems.append(CellNote(-1, "kernel_died", f"the kernel died {MAX_RESTARTS + 1} times; gave up"))
         return self.notebook
 
     async def _execute_cells(self, deadline: float) -> int | None:
@@ -381,7 +372,7 @@ class KernelSession:
         return None
 
     def _problem(self, index: int, kind: str, message: str) -> None:
-        problem = CellProblem(index, kind, message)
+        problem = CellNote(index, kind, message)
         if problem not in self.problems:
             self.problems.append(problem)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 CheckStatus = Literal["passed", "failed", "error", "timeout", "manual"]
 ExerciseStatus = Literal["graded", "missing", "not_gradable"]
@@ -78,3 +78,55 @@ class StudentReport:
     @property
     def max_score(self) -> float:
         return sum(e.max_score for e in self.exercises)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one check ended. `message` is safe to show the student; `detail` is for the instructor only."""
+
+    check_id: str
+    status: str  # passed | failed | error | timeout
+    message: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ExerciseRun:
+    """One notebook run with its checks, before scoring: the expensive part of grading, and what is cached."""
+
+    exercise: str
+    status: str  # "graded" | "not_gradable"
+    message: str
+    notebook: str | None
+    outcomes: tuple[Outcome, ...] = ()
+    answers: dict[str, str | None] = field(default_factory=dict)
+    cells: tuple[CellNote, ...] = ()
+    seconds: float = 0.0
+    collection_errors: tuple[str, ...] = ()
+    unmapped: tuple[str, ...] = ()
+    grader_error: str = ""  # the traceback when the grader itself failed on this notebook
+
+    def details(self) -> dict[str, Any]:
+        """The instructor's view: every failed check's traceback, and checks that did not load or map."""
+        return {
+            "checks": {o.check_id: {"status": o.status, "detail": o.detail} for o in self.outcomes if o.detail},
+            "collection_errors": list(self.collection_errors),
+            "unmapped_tests": list(self.unmapped),
+            **({"grader_error": self.grader_error} if self.grader_error else {}),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExerciseRun":
+        return cls(
+            exercise=data["exercise"], status=data["status"], message=data["message"], notebook=data["notebook"],
+            outcomes=tuple(Outcome(**o) for o in data["outcomes"]),
+            answers=dict(data["answers"]),
+            cells=tuple(CellNote(**c) for c in data["cells"]),
+            seconds=float(data["seconds"]),
+            collection_errors=tuple(data["collection_errors"]),
+            unmapped=tuple(data["unmapped"]),
+            grader_error=data.get("grader_error", ""),
+        )

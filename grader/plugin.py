@@ -19,20 +19,11 @@ from . import codec
 from .checks import MARKER, Feedback
 from .codec import MissingDefinition, StudentException
 from .errors import CallTimeout, KernelDied, ProtocolError
+from .models import Outcome
 from .reference import load_reference
 from .rubric import Rubric
 
 MAX_MESSAGE = 600
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one check ended. `message` is safe to show the student; `detail` is for the instructor only."""
-
-    check_id: str
-    status: str  # passed | failed | error | timeout
-    message: str
-    detail: str = ""
 
 
 class SharedCalls:

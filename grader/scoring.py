@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .models import CheckResult, QuestionResult
-from .plugin import Outcome
+from .models import Outcome
 from .rubric import ManualSpec, Rubric
 
 ManualScores = dict[str, tuple[float, str]]  # check id -> (points, comment)

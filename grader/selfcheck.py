@@ -133,7 +133,8 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
     kernel = KernelSession(nb, files, report, limits, warm=False)
     kernel.start_in_background()
     try:
-        from .batch import GradingOptions, grade_notebook
+        from .options import GradingOptions
+        from .batch import grade_notebook
 
         options = GradingOptions(course, report, limits, PUBLIC_SECRET, visibilities=("public",), warm_start=False)
     except BaseException:

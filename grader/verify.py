@@ -15,7 +15,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from .assign import build_exercise
-from .batch import GradedNotebook, GradingOptions, NotebookJob, answer_templates, grade_notebooks, score_run
+from .options import GradingOptions
+from .batch import GradedNotebook, NotebookJob, answer_templates, grade_notebooks, score_run
 from .course import Course
 from .models import ExerciseResult
 from .rubric import Rubric

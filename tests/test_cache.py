@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import grader.batch
-from grader.batch import GradingOptions, grade_batch
+from grader.options import GradingOptions
+from grader.batch import grade_batch
 from grader.cache import exercise_fingerprint, job_key, options_fingerprint
 from grader.course import load_course
 from grader.sandbox import Limits

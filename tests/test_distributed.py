@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from grader import distributed as dist
-from grader.batch import GradingOptions, NotebookJob
+from grader.options import GradingOptions
+from grader.batch import NotebookJob
 from grader.cli import EXIT_USAGE, main
 from grader.course import load_course
 from grader.errors import GraderError, UsageError
@@ -207,7 +208,7 @@ def test_a_cancelled_task_or_an_unwritable_out_costs_only_its_notebook(course, t
     from distributed.client import FutureCancelledError
 
     from grader.batch import JobResult
-    from grader.cache import ExerciseRun
+    from grader.models import ExerciseRun
 
     executor = dist.DaskExecutor(client=None, address="tcp://nowhere:1", identity={})
     cancelled = executor._collect(_Finished(FutureCancelledError("k", "scheduler-connection-lost")), job(course))

@@ -7,7 +7,8 @@ import json
 import nbformat
 import pytest
 
-from grader.batch import GradingOptions, grade_notebook
+from grader.options import GradingOptions
+from grader.batch import grade_notebook
 from grader.course import load_course
 from grader.reporters.json_report import report_schema
 from grader.verify import with_wrong_solution

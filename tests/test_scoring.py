@@ -8,7 +8,7 @@ import pytest
 
 from grader.errors import UsageError
 from grader.manual import load_manual_scores
-from grader.plugin import Outcome
+from grader.models import Outcome
 from grader.rubric import load_rubric
 from grader.scoring import score_questions
 

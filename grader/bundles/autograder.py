@@ -82,7 +82,8 @@ def _visible(path: Path, root: Path) -> bool:
 
 def grade_submission(root: Path) -> dict[str, Any]:
     """Grade ROOT/submission with the course in ROOT/source; the Gradescope results dict."""
-    from ..batch import GradingOptions, grade_batch
+    from ..options import GradingOptions
+    from ..batch import grade_batch
     from ..course import load_course
     from ..reporters.gradescope import gradescope_results
     from ..sandbox import resolve_isolation

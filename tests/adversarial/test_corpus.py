@@ -15,7 +15,8 @@ import nbformat
 import psutil
 import pytest
 
-from grader.batch import GradingOptions, grade_batch
+from grader.options import GradingOptions
+from grader.batch import grade_batch
 from grader.course import load_course
 from grader.reporters.json_report import report_schema
 from grader.sandbox import FIRST_SANDBOX_UID, SANDBOX_MARKER, SANDBOX_UIDS, Limits
