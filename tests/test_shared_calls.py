@@ -71,6 +71,7 @@ def test_the_session_sends_each_request_through_its_channel_with_the_calls_time_
     assert student.defines("model.fc") is True and student.variable("losses") is True
     (call, t1), (method, t2), (defines, t3), (get, t4) = seen
     assert (call["op"], call["target"], call["args"], call["kwargs"], t1) == ("call", "train", [1.5], {"lr": 0.1}, 3)
-    assert (method["op"], method["handle"], method["method"], method["args"], t2) == ("call_method", "h1", "step", [2], None)
+    assert (method["op"], method["handle"], method["method"], method["args"]) == ("call_method", "h1", "step", [2])
+    assert t2 is None
     assert defines == {"op": "defines", "target": "model.fc"} and get == {"op": "get", "target": "losses"}
     assert t3 is None and t4 is None  # the channel's own default time limit
