@@ -120,21 +120,22 @@ def install() -> None:
     """Wrap the grader's functions in this process (a worker's initializer)."""
     global _meter
     import grader.batch as batch
-    import grader.codec as codec
+    import grader.jupyter_glue as jupyter_glue
     import grader.kernel as kernel
-    import grader.plugin as plugin
     import grader.runner as runner
+    import grader.sandboxed as sandboxed
+    import grader.session as session
 
     if _meter is not None:
         return
     _meter = _TreeMeter()
     kernel.KernelSession._start_kernel = _timed_async("kernel_start", kernel.KernelSession._start_kernel)
-    kernel._BoundedClient.async_execute_cell = _timed_async("cells", kernel._BoundedClient.async_execute_cell)
+    jupyter_glue.BoundedClient.async_execute_cell = _timed_async("cells", jupyter_glue.BoundedClient.async_execute_cell)
     execute_silently = kernel.KernelSession._execute_silently
 
     @functools.wraps(execute_silently)
     async def silently(self: Any, code: str, timeout: float) -> Any:
-        if code != codec.agent_source():
+        if code != sandboxed.source("kernel_agent"):
             return await execute_silently(self, code, timeout)
         start = time.monotonic()
         try:
@@ -144,7 +145,7 @@ def install() -> None:
 
     kernel.KernelSession._execute_silently = silently
     for name in ("call", "call_method", "defines", "variable"):
-        setattr(plugin.StudentSession, name, _timed("calls", getattr(plugin.StudentSession, name)))
+        setattr(session.StudentSession, name, _timed("calls", getattr(session.StudentSession, name)))
     runner._NativeTracebacks = _CheckTimer
     batch.run_checks = _timed("pytest", batch.run_checks)
 

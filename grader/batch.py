@@ -40,12 +40,14 @@ from .kernel import KernelSession
 from .models import CellNote, CheckResult, ExerciseResult, ExerciseRun, QuestionResult, StudentReport
 from .options import GradingOptions
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
-from .plugin import GraderPlugin, Seeds, StudentSession, answer_text
+from .plugin import GraderPlugin
 from .pool import WorkerPool, stop_requested
 from .reporters.gradebook import write_gradebook
 from .reporters.json_report import write_report
 from .runner import run_checks
 from .scoring import ManualScores, score_questions
+from .seeds import Seeds
+from .session import StudentSession, answer_text
 
 INSTRUCTOR_DIR = ".instructor"
 CACHE_DIR = "cache"

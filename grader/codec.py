@@ -2,7 +2,7 @@
 
 Nothing from the kernel is imported, unpickled or evaluated: responses are JSON checked against
 schemas/wire.schema.json plus the invariants a schema cannot express, then turned into the value
-classes below. See agent/kernel_agent.py for the request format.
+classes below. See grader/sandboxed/kernel_agent.py for the request format.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 import numbers
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from grader.errors import ProtocolError
 
 RESPONSE_MIMETYPE = "application/vnd.grader.response+json"
 AGENT_NAME = "__grader_agent__"
-OPS = frozenset({"call", "call_method", "get", "defines", "release"})
 
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -41,12 +40,11 @@ _SNIPPET = 200
 
 _HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = _HERE / "schemas" / "wire.schema.json"
-AGENT_PATH = _HERE / "agent" / "kernel_agent.py"
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Bounds on one response; sent to the agent and re-checked here."""
+class WireLimits:
+    """Bounds on one agent response; sent to the agent and re-checked here (not sandbox.Limits)."""
 
     max_bytes: int = 16 * 2**20
     max_elements: int = 1_000_000
@@ -164,23 +162,6 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def build_request(op: str, target: str | None = None, *, nonce: str,
-                  handle: Handle | str | None = None, method: str | None = None,
-                  args: tuple[Any, ...] | list[Any] = (),
-                  kwargs: Mapping[str, Any] | None = None, seed: int | None = None,
-                  keep: bool = False, limits: Limits = Limits()) -> dict[str, Any]:
-    """The request for `__grader_agent__.handle`; arguments go through encode_argument."""
-    if op not in OPS:
-        raise ValueError(f"unknown op {op!r}")
-    return {
-        "nonce": nonce, "op": op, "target": target,
-        "handle": handle.id if isinstance(handle, Handle) else handle, "method": method,
-        "args": [encode_argument(a) for a in args],
-        "kwargs": {str(k): encode_argument(v) for k, v in (kwargs or {}).items()},
-        "seed": seed, "keep": bool(keep), "limits": limits.to_json(),
-    }
-
-
 def call_fields(target: str | Handle, args: tuple[Any, ...], kwargs: Mapping[str, Any], *,
                 method: str | None = None, seed: int | None = None, keep: bool = False) -> dict[str, Any]:
     """The fields of a call or call_method request (nonce and limits are added by whoever sends it)."""
@@ -202,9 +183,19 @@ def request_code(request: Mapping[str, Any]) -> str:
     return f"{AGENT_NAME}.handle({text!r})"
 
 
-def agent_source() -> str:
-    """The agent's source text, to be executed once in the student's kernel."""
-    return AGENT_PATH.read_text(encoding="utf-8")
+def sealed(request: Mapping[str, Any], limits: WireLimits) -> tuple[dict[str, Any], str]:
+    """`request` ready to send: with a fresh nonce (returned too) and the response limits."""
+    nonce = new_nonce()
+    return {**request, "nonce": nonce, "limits": limits.to_json()}, nonce
+
+
+def the_answer(payloads: Iterable[Any], nonce: str) -> Any:
+    """The one published payload that answers the request `nonce`."""
+    matching = [p for p in payloads if isinstance(p, dict) and p.get("nonce") == nonce]
+    if len(matching) != 1:
+        # The agent publishes exactly one answer; none or several means student code interfered.
+        raise ProtocolError(f"expected one answer to the call, got {len(matching)}")
+    return matching[0]
 
 
 def encode_argument(value: Any, _depth: int = 0) -> Any:
@@ -284,13 +275,13 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def decode_response(payload: Any, *, expected_nonce: str, limits: Limits | None = None) -> Any:
+def decode_response(payload: Any, *, expected_nonce: str, limits: WireLimits | None = None) -> Any:
     """Validate one agent response and return its value as plain data.
 
     Raises StudentException / MissingDefinition for those responses, ProtocolError for anything
     malformed, too large, or answering another request.
     """
-    limits = limits or Limits()
+    limits = limits or WireLimits()
     max_depth = min(limits.max_depth, _MAX_DEPTH_CAP)
     if isinstance(payload, (str, bytes, bytearray)):
         payload = _parse_json(payload, limits.max_bytes)

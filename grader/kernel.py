@@ -11,7 +11,6 @@ import asyncio
 import json
 import math
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,150 +20,23 @@ from typing import Any
 import nbformat
 import zmq
 import zmq.asyncio
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
-from . import codec
+from . import codec, sandboxed
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
+from .jupyter_glue import BoundedClient, destroy_context, kernel_manager
 from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
-from .warm import KernelFactory, find_holder, kernel_factory, warm_start_problem
+from .warm import kernel_factory, warm_start_problem
 
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
 
 
-class _PromptClient(AsyncKernelClient):
-    """jupyter_client's client, without the 0.2 s of IOPub silence it waits for after the kernel is ready.
-
-    That wait only discards the kernel_info request's own IOPub messages; every reader here (nbclient, the
-    calls) matches messages to its request's msg_id, so they do no harm. The wait was half of a warm start.
-    """
-
-    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
-        deadline = time.monotonic() + (timeout if timeout is not None else math.inf)
-        while True:
-            self.kernel_info()
-            try:
-                reply = await self.shell_channel.get_msg(timeout=1)
-            except Empty:
-                reply = None
-            if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                try:  # any IOPub message (the kernel's welcome, a status) proves IOPub is connected
-                    await self.iopub_channel.get_msg(timeout=0.2)
-                except Empty:
-                    pass
-                else:
-                    self._handle_kernel_info_reply(reply)
-                    return
-            if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-
-    wait_for_ready = _async_wait_for_ready
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start inside a `Sandbox`, over unix sockets.
-
-    With a `factory`, the process it launches (and watches, signals and kills) is the sandbox's holder, and
-    the kernel itself is forked into that sandbox by the warm kernel factory (grader/warm.py).
-    """
-
-    sandbox: Sandbox | None = None
-    factory: KernelFactory | None = None
-    client_factory = _PromptClient
-    _kernel_args: list[str] = []
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        assert self.sandbox is not None
-        kernel_argv = super().format_kernel_cmd(extra_arguments)
-        self._kernel_args = kernel_argv[3:]  # after `python -m ipykernel_launcher`
-        return self.sandbox.wrap(kernel_argv, hold=self.factory is not None)
-
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-        if self.factory is None:
-            return
-        assert self.sandbox is not None and self.provisioner is not None
-        process = getattr(self.provisioner, "process", None)
-        if process is None:
-            raise KernelError("the sandbox did not start")
-        holder = find_holder(process.pid, timeout=10)
-        self.factory.spawn(holder, self.sandbox.warm_kernel_request(self._kernel_args))
-
-    def write_connection_file(self, **kwargs: Any) -> None:
-        super().write_connection_file(**kwargs)
-        assert self.sandbox is not None
-        self.sandbox.chown_for_kernel(Path(self.connection_file))
-
-
-def _destroy_context(context: zmq.Context, timeout: float = 5.0) -> None:
-    """Close the sockets and end the context; zmq's term can hang after an interrupted request, so it runs aside."""
-    closer = threading.Thread(target=context.destroy, kwargs={"linger": 0}, name="grader-zmq-term", daemon=True)
-    closer.start()
-    closer.join(timeout)
-
-
-def _kernel_spec() -> KernelSpec:
-    """The grader's own kernel, whatever kernelspec the notebook names."""
-    return KernelSpec(
-        argv=[
-            sys.executable,
-            "-m",
-            "ipykernel_launcher",
-            "-f",
-            "{connection_file}",
-            "--HistoryManager.enabled=False",
-            "--IPKernelApp.log_level=CRITICAL",
-        ],
-        display_name="grader sandbox",
-        language="python",
-        interrupt_mode="message",
-    )
-
-
-class _BoundedClient(NotebookClient):
-    """nbclient with a cap on captured output and a record of timed-out cells."""
-
-    output_limit: int = 4 * 1024**2
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.output_bytes = 0
-        self.truncated_cells: set[int] = set()
-        self.timed_out_cells: set[int] = set()
-        self.current_cell: int | None = None
-
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        if self.output_bytes + size > self.output_limit:
-            if cell_index not in self.truncated_cells:
-                self.truncated_cells.add(cell_index)
-                outs.append(
-                    nbformat.v4.new_output(
-                        "stream",
-                        name="stderr",
-                        text=f"[grader: output truncated, over {self.output_limit} bytes in this notebook]\n",
-                    )
-                )
-            return None
-        self.output_bytes += size
-        return super().output(outs, msg, display_id, cell_index)
-
-    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> Any:
-        if self.current_cell is not None:
-            self.timed_out_cells.add(self.current_cell)
-        return await super()._async_handle_timeout(timeout, cell)
-
-
 class KernelSession:
-    """Owns one student kernel: start, execute the notebook, call functions, restart and shutdown."""
+    """Owns one student kernel: start, execute the notebook, answer agent requests (a `session.Channel`),
+    restart and shutdown."""
 
     def __init__(self, notebook: NotebookNode, files: list[Path], isolation: IsolationReport, limits: Limits,
                  slot: int = 0, warm: bool = True) -> None:
@@ -180,7 +52,7 @@ class KernelSession:
         self.skipped_cells: set[int] = set()
         self._loop = asyncio.new_event_loop()
         self._sandbox: Sandbox | None = None
-        self._client: _BoundedClient | None = None
+        self._client: BoundedClient | None = None
         self._agent_ready = False
         self._needs_restart = False
         self._kernel_pids: frozenset[int] = frozenset()
@@ -229,16 +101,9 @@ class KernelSession:
         # The client connects before the kernel has bound its sockets; zmq retries every 100 ms by default,
         # which was most of a warm kernel's start.
         context.setsockopt(zmq.RECONNECT_IVL, 10)
-        km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
-                                    ip=str(self._sandbox.runtime_dir / "k"))
-        km.sandbox = self._sandbox
-        km.factory = factory
-        km._kernel_spec = _kernel_spec()
-        km.connection_file = str(self._sandbox.runtime_dir / "kernel.json")
-        km.shutdown_wait_time = 1.0
-        client = _BoundedClient(
+        client = BoundedClient(
             self.notebook,
-            km=km,
+            km=kernel_manager(self._sandbox, factory, context),
             timeout=int(self.limits.cell_timeout),
             startup_timeout=int(self.limits.startup_timeout),
             allow_errors=True,
@@ -274,7 +139,7 @@ class KernelSession:
                     await asyncio.wait_for(client.km.shutdown_kernel(now=True), timeout=10)
                 except Exception:
                     pass
-                _destroy_context(client.km.context)
+                destroy_context(client.km.context)
         finally:
             if sandbox is not None:
                 sandbox.close()
@@ -309,7 +174,7 @@ class KernelSession:
         await self._stop_kernel()
         await self._start_kernel()
         # The agent goes in before the student's first cell, so it holds pristine references.
-        await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
+        await self._execute_silently(sandboxed.source("kernel_agent"), self.limits.call_timeout)
 
     async def _run_notebook(self) -> NotebookNode:
         for attempt in range(MAX_RESTARTS + 1):
@@ -393,26 +258,17 @@ class KernelSession:
                 return True
         return False
 
-    # -- calls into the kernel ---------------------------------------------------------------------------
-    def call(self, target: str | codec.Handle, *args: Any, _seed: int | None = None, _timeout: float | None = None,
-             _keep: bool = False, _method: str | None = None, **kwargs: Any) -> Any:
-        """Call a function (or class) the notebook defines; return its result as plain data."""
-        request = codec.call_fields(target, args, kwargs, method=_method, seed=_seed, keep=_keep)
-        return self._run(self._request(request, _timeout or self.limits.call_timeout))
-
-    def get(self, name: str) -> Any:
-        """The value of a name the notebook defines, as plain data."""
-        return self._run(self._request({"op": "get", "target": name}, self.limits.call_timeout))
-
-    def defines(self, name: str) -> bool:
-        return bool(self._run(self._request({"op": "defines", "target": name}, self.limits.call_timeout)))
+    # -- calls into the kernel: the session.Channel ------------------------------------------------------
+    def request(self, request: dict[str, Any], timeout: float | None = None) -> Any:
+        """Send one agent request; its answer as plain data. `timeout` defaults to the call time limit."""
+        return self._run(self._request(request, timeout or self.limits.call_timeout))
 
     async def _ensure_ready(self) -> None:
         if self._client is None or self._needs_restart:
             await self._run_notebook()
         if not self._agent_ready:
             # A no-op unless the notebook wiped it (`%reset`, `del`): then it is defined again.
-            await self._execute_silently(codec.agent_source(), self.limits.call_timeout)
+            await self._execute_silently(sandboxed.source("kernel_agent"), self.limits.call_timeout)
             self._agent_ready = True
 
     async def _execute_silently(self, code: str, timeout: float) -> list[dict[str, Any]]:
@@ -459,12 +315,7 @@ class KernelSession:
 
     async def _request(self, request: dict[str, Any], timeout: float) -> Any:
         await self._ensure_ready()
-        nonce = codec.new_nonce()
-        limits = codec.Limits(max_bytes=self.limits.response_bytes)
-        request = {**request, "nonce": nonce, "limits": limits.to_json()}
-        payloads = await self._execute_silently(codec.request_code(request), timeout)
-        matching = [p for p in payloads if isinstance(p, dict) and p.get("nonce") == nonce]
-        if len(matching) != 1:
-            # The agent publishes exactly one answer; none or several means student code interfered.
-            raise ProtocolError(f"expected one answer to the call, got {len(matching)}")
-        return codec.decode_response(matching[0], expected_nonce=nonce, limits=limits)
+        limits = codec.WireLimits(max_bytes=self.limits.response_bytes)
+        sealed, nonce = codec.sealed(request, limits)
+        payloads = await self._execute_silently(codec.request_code(sealed), timeout)
+        return codec.decode_response(codec.the_answer(payloads, nonce), expected_nonce=nonce, limits=limits)

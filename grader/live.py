@@ -1,8 +1,8 @@
 """`grader.check(...)` inside Jupyter: the public checks against the live notebook, shown inline.
 
 This runs on the student's own machine, on their own code, with public checks only, so there is no
-sandbox: `LiveSession` calls into the IPython user namespace in this process. Results still travel the
-grading path: the kernel agent's own encoder (grader/agent/kernel_agent.py, loaded into a private
+sandbox: `LiveChannel` calls into the IPython user namespace in this process. Results still travel the
+grading path: the kernel agent's own encoder (grader/sandboxed/kernel_agent.py, loaded into a private
 namespace) turns them into JSON and `codec.decode_response` validates them, so a check sees exactly the
 plain data it sees when grading. Differences from grading: no time limit on calls (interrupt the kernel
 instead), and `student.notebook` is the notebook file as last saved (outputs included) when it can be found.
@@ -22,15 +22,17 @@ from typing import Any, Callable
 import nbformat
 from nbformat import NotebookNode
 
-from . import codec, i18n
+from . import codec, i18n, sandboxed
 from .course import Course, load_course
 from .errors import GraderError, ProtocolError, UsageError
 from .models import ExerciseResult
 from .notebook import exercise_id_of, load_notebook
-from .plugin import GraderPlugin, Seeds, SharedCalls, answer_text
+from .plugin import GraderPlugin
 from .runner import run_checks
 from .scoring import score_questions
+from .seeds import Seeds
 from .selfcheck import PUBLIC_SECRET, PUBLIC_STUDENT, SelfCheck, find_course, render_html, render_text, self_check
+from .session import StudentSession
 
 LANG_ENV = "GRADER_LANG"
 COURSE_ENV = "GRADER_COURSE"
@@ -40,16 +42,16 @@ def _load_agent(namespace: dict[str, Any], publish: Callable[..., None]) -> Any:
     """The kernel agent, built in a private namespace over `namespace`; nothing is added to `namespace`."""
     shell = types.SimpleNamespace(user_ns=namespace, display_pub=types.SimpleNamespace(publish=publish))
     private: dict[str, Any] = {"__name__": "__grader_live_agent__", "get_ipython": lambda: shell}
-    exec(compile(codec.agent_source(), str(codec.AGENT_PATH), "exec"), private)  # the grader's own agent source
+    code = compile(sandboxed.source("kernel_agent"), str(sandboxed.path("kernel_agent")), "exec")
+    exec(code, private)  # the grader's own agent source
     return private["__grader_agent__"]
 
 
-class LiveSession(SharedCalls):
-    """The `student` fixture over a live namespace: same interface as plugin.StudentSession."""
+class LiveChannel:
+    """A `session.Channel` to the agent over a live namespace, in this process: no time limit (interrupt the
+    kernel instead), so `timeout` is ignored."""
 
-    def __init__(self, namespace: dict[str, Any], notebook: NotebookNode | None = None,
-                 limits: codec.Limits = codec.Limits()) -> None:
-        self.notebook = notebook if notebook is not None else nbformat.v4.new_notebook()
+    def __init__(self, namespace: dict[str, Any], limits: codec.WireLimits = codec.WireLimits()) -> None:
         self._limits = limits
         self._published: list[Any] = []
         self._agent = _load_agent(namespace, self._publish)
@@ -57,40 +59,21 @@ class LiveSession(SharedCalls):
     def _publish(self, data: dict[str, Any], metadata: dict[str, Any] | None = None, **_: Any) -> None:
         self._published.append(data.get(codec.RESPONSE_MIMETYPE))
 
-    def _request(self, request: dict[str, Any]) -> Any:
-        nonce = codec.new_nonce()
-        request = {**request, "nonce": nonce, "limits": self._limits.to_json()}
+    def request(self, request: dict[str, Any], timeout: float | None = None) -> Any:
+        sealed, nonce = codec.sealed(request, self._limits)
         self._published.clear()
-        self._agent.handle(json.dumps(request, allow_nan=False, separators=(",", ":")))
-        matching = [p for p in self._published if isinstance(p, dict) and p.get("nonce") == nonce]
-        if len(matching) != 1:
-            raise ProtocolError(f"expected one answer to the call, got {len(matching)}")
+        self._agent.handle(json.dumps(sealed, allow_nan=False, separators=(",", ":")))
+        answer = codec.the_answer(self._published, nonce)
         try:  # exactly the JSON text a kernel would have sent
-            payload = json.dumps(matching[0], allow_nan=False, separators=(",", ":"))
+            payload = json.dumps(answer, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
             raise ProtocolError(f"the answer is not JSON: {exc}") from None
         return codec.decode_response(payload, expected_nonce=nonce, limits=self._limits)
 
-    def call(self, target: Any, *args: Any, _seed: int | None = None, _timeout: float | None = None,
-             _keep: bool = False, _method: str | None = None, **kwargs: Any) -> Any:
-        """Call a function the notebook defines; `_timeout` is accepted and ignored (no limit in Jupyter)."""
-        return self._request(codec.call_fields(target, args, kwargs, method=_method, seed=_seed, keep=_keep))
 
-    def call_method(self, handle: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self.call(handle, *args, _method=method, **kwargs)
-
-    def defines(self, name: str) -> bool:
-        return bool(self._request({"op": "defines", "target": name}))
-
-    def variable(self, name: str) -> Any:
-        return self._request({"op": "get", "target": name})
-
-    def answer(self, answer_id: str) -> str | None:
-        return answer_text(self.notebook, answer_id)
-
-    def image_outputs(self) -> int:
-        return sum(1 for cell in self.notebook.cells if cell.cell_type == "code"
-                   for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+def live_session(namespace: dict[str, Any], notebook: NotebookNode | None = None) -> StudentSession:
+    """The `student` fixture over a live namespace; `notebook` is the notebook file as last saved, if known."""
+    return StudentSession(LiveChannel(namespace), notebook if notebook is not None else nbformat.v4.new_notebook())
 
 
 class _QuestionPlugin(GraderPlugin):
@@ -172,7 +155,7 @@ def run_live_check(question: str | None = None, *, course: Course, exercise: str
     nb = load_notebook(nb_path) if nb_path is not None else None
     exercise, questions = _resolve_exercise(loaded, question, exercise, nb_path, nb)
     rubric = loaded.rubrics[exercise]
-    session = LiveSession(namespace, nb)
+    session = live_session(namespace, nb)
     plugin = _QuestionPlugin(questions=questions or {q.id for q in rubric.questions}, rubric=rubric,
                              student=session, reference_path=loaded.reference_notebook(exercise),
                              seeds=Seeds(PUBLIC_SECRET, PUBLIC_STUDENT))

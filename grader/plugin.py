@@ -2,104 +2,23 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import hmac
-import json
 import random
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nbformat import NotebookNode
 
-from . import codec
 from .checks import MARKER, Feedback
 from .codec import MissingDefinition, StudentException
 from .errors import CallTimeout, KernelDied, ProtocolError
 from .models import Outcome
 from .reference import load_reference
 from .rubric import Rubric
+from .seeds import Seeds
+from .session import StudentSession
 
 MAX_MESSAGE = 600
-
-
-class SharedCalls:
-    """`call_shared` for any session with a `call` (StudentSession here, LiveSession in Jupyter)."""
-
-    def call(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def call_shared(self, target: str, *args: Any, _seed: int, **kwargs: Any) -> Any:
-        """`call` for a seeded call that several checks judge: a call identical to one an earlier check made on
-        this notebook (same target, arguments and seed) returns a copy of that result, or raises that exception,
-        instead of running again (a training run can take a second)."""
-        key = json.dumps(codec.call_fields(target, args, kwargs, seed=_seed), sort_keys=True, default=str)
-        shared = self.__dict__.setdefault("_shared_calls", {})
-        if key not in shared:
-            try:
-                shared[key] = (True, self.call(target, *args, _seed=_seed, **kwargs))
-            except (StudentException, MissingDefinition) as exc:  # deterministic too: the same next time
-                shared[key] = (False, exc)
-        returned, outcome = shared[key]
-        if not returned:
-            raise outcome
-        return copy.deepcopy(outcome)
-
-
-class StudentSession(SharedCalls):
-    """What a check sees of the student: calls into the sandboxed kernel and the executed notebook."""
-
-    def __init__(self, kernel: Any, notebook: NotebookNode) -> None:
-        self._kernel = kernel
-        self.notebook = notebook
-
-    def call(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        return self._kernel.call(target, *args, **kwargs)
-
-
-    def call_method(self, handle: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self._kernel.call(handle, *args, _method=method, **kwargs)
-
-    def defines(self, name: str) -> bool:
-        return self._kernel.defines(name)
-
-    def variable(self, name: str) -> Any:
-        return self._kernel.get(name)
-
-    def answer(self, answer_id: str) -> str | None:
-        return answer_text(self.notebook, answer_id)
-
-    def image_outputs(self) -> int:
-        """How many images the executed notebook displayed."""
-        return sum(
-            1
-            for cell in self.notebook.cells if cell.cell_type == "code"
-            for out in cell.get("outputs", []) if "image/png" in out.get("data", {})
-        )
-
-
-def answer_text(notebook: NotebookNode, answer_id: str) -> str | None:
-    """The text of the written-answer cell tagged with `answer_id` (metadata grader.answer)."""
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("grader", {})
-        if isinstance(meta, dict) and meta.get("answer") == answer_id:
-            return cell.source if isinstance(cell.source, str) else "".join(cell.source)
-    return None
-
-
-class Seeds:
-    """Per-submission randomness: HMAC(secret, student, check) so a regrade repeats and nobody can predict it."""
-
-    def __init__(self, secret: bytes, student: str) -> None:
-        self._secret = secret
-        self._student = student
-
-    def seed(self, purpose: str) -> int:
-        msg = f"{self._student}\x00{purpose}".encode("utf-8")
-        return int.from_bytes(hmac.new(self._secret, msg, hashlib.sha256).digest()[:8], "big")
 
 
 class GraderPlugin:

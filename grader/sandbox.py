@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from . import sandboxed
 from .errors import SandboxError
 
 SANDBOX_HOME = "/home/student"
@@ -211,7 +212,7 @@ class Sandbox:
         import json
 
         settings: dict = {**self._launcher_settings(), "hold": self.limits.startup_timeout if hold else None}
-        launcher = [sys.executable, "-I", "-c", launcher_source(), json.dumps(settings)]
+        launcher = [sys.executable, "-I", "-c", sandboxed.source("launcher"), json.dumps(settings)]
         if self.isolation.level != "bwrap":
             if hold:
                 raise SandboxError("a warm kernel start needs the bubblewrap sandbox")
@@ -219,7 +220,7 @@ class Sandbox:
         return [*self._bwrap_argv(), *launcher, *([] if hold else kernel_argv)]
 
     def warm_kernel_request(self, kernel_args: list[str]) -> dict:
-        """What a kernel factory needs to fork a kernel into this sandbox (see grader/kernel_factory.py)."""
+        """What a kernel factory needs to fork a kernel into this sandbox (see grader/sandboxed/kernel_factory.py)."""
         return {**self._launcher_settings(), "env": self.environment(), "cwd": self.kernel_cwd,
                 "argv": kernel_args}
 
@@ -386,9 +387,3 @@ def _processes_of_uid(uid: int) -> list[int]:
         if uids is not None and uids.real == uid:
             found.append(proc.pid)
     return found
-
-
-@functools.lru_cache(maxsize=1)
-def launcher_source() -> str:
-    """grader/launcher.py as text: it runs as a program (`python -I -c`), importing nothing of the grader."""
-    return (Path(__file__).with_name("launcher.py")).read_text(encoding="utf-8")

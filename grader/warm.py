@@ -1,6 +1,6 @@
 """Warm kernel start, trusted side: one kernel factory per grading process, asked to fork each kernel.
 
-The factory (grader/kernel_factory.py) imports torch and ipykernel once; each student kernel is a fork of it
+The factory (grader/sandboxed/kernel_factory.py) imports torch and ipykernel once; each student kernel is a fork of it
 that joins a freshly built sandbox (see `Sandbox.wrap(hold=True)`). A notebook then starts in a fraction of a
 second instead of paying the interpreter, ipykernel and torch imports again. Warm start needs what joining a
 sandbox's namespaces needs: bubblewrap and root. Anywhere else kernels start cold, as before.
@@ -9,7 +9,6 @@ sandbox's namespaces needs: bubblewrap and root. Anywhere else kernels start col
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import os
 import select
@@ -23,7 +22,8 @@ from typing import Any
 import psutil
 
 from .errors import KernelError
-from .sandbox import SANDBOX_HOME, IsolationReport, kernel_environment, launcher_source
+from . import sandboxed
+from .sandbox import SANDBOX_HOME, IsolationReport, kernel_environment
 
 FACTORY_START_TIMEOUT = 120.0
 SPAWN_TIMEOUT = 30.0
@@ -47,7 +47,7 @@ class KernelFactory:
         self.torch_threads = torch_threads
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
-            [sys.executable, "-E", "-s", "-c", _factory_source(), launcher_source()],
+            [sys.executable, "-E", "-s", "-c", sandboxed.source("kernel_factory"), sandboxed.source("launcher")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self._environment(),
             cwd="/", close_fds=True, start_new_session=True)
         ready = self._reply(FACTORY_START_TIMEOUT)
@@ -132,8 +132,3 @@ def find_holder(bwrap_pid: int, timeout: float) -> int:
             break
         time.sleep(0.002)
     raise KernelError("the sandbox did not start")
-
-
-@functools.lru_cache(maxsize=1)
-def _factory_source() -> str:
-    return Path(__file__).with_name("kernel_factory.py").read_text(encoding="utf-8")

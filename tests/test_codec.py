@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 import torch
 
-from grader import codec
+from grader import codec, sandboxed
 from grader.codec import (
     Handle,
-    Limits,
     MissingDefinition,
     ModuleValue,
     ObjectValue,
     StudentException,
     TensorValue,
+    WireLimits,
     decode_response,
     encode_argument,
 )
@@ -170,7 +170,7 @@ class _FakeShell:
 class FakeKernel:
     def __init__(self) -> None:
         self.shell = _FakeShell()
-        exec(compile(codec.agent_source(), "<agent>", "exec"), self.shell.user_ns)  # noqa: S102
+        exec(compile(sandboxed.source("kernel_agent"), "<agent>", "exec"), self.shell.user_ns)  # noqa: S102
         exec(compile(STUDENT_SRC, "<student>", "exec"), self.shell.user_ns)  # noqa: S102
 
     def run(self, code: str) -> list[dict[str, Any]]:
@@ -188,7 +188,7 @@ class RealKernel:
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
-        for code in (codec.agent_source(), STUDENT_SRC):
+        for code in (sandboxed.source("kernel_agent"), STUDENT_SRC):
             reply, _ = self.execute(code)
             assert reply["content"]["status"] == "ok", reply["content"]
 
@@ -222,22 +222,32 @@ class RealKernel:
         self.km.shutdown_kernel(now=True)
 
 
+def fields(op: str, target: str | None = None, args: tuple[Any, ...] = (), *, handle: Handle | None = None,
+           method: str | None = None, kwargs: dict[str, Any] | None = None, seed: int | None = None,
+           keep: bool = False) -> dict[str, Any]:
+    """The fields of any agent request: a call's as the engine builds them, the others by hand."""
+    if op in ("call", "call_method"):
+        return codec.call_fields(handle or target, args, kwargs or {}, method=method, seed=seed, keep=keep)
+    return {"op": op, "target": target, "handle": handle.id if handle else None}
+
+
 class Student:
     """Sends requests the way the engine will and decodes the single response."""
 
     def __init__(self, kernel: FakeKernel | RealKernel) -> None:
         self.kernel = kernel
 
-    def raw(self, op: str, target: str | None = None, *args: Any, nonce: str | None = None,
-            **opts: Any) -> tuple[str, Any]:
-        nonce = nonce or codec.new_nonce()
-        request = codec.build_request(op, target, nonce=nonce, args=args, **opts)
+    def raw(self, op: str, target: str | None = None, *args: Any, limits: WireLimits = WireLimits(),
+            handle: Handle | None = None, method: str | None = None, kwargs: dict[str, Any] | None = None,
+            seed: int | None = None, keep: bool = False) -> tuple[str, Any]:
+        request, nonce = codec.sealed(fields(op, target, args, handle=handle, method=method, kwargs=kwargs,
+                                             seed=seed, keep=keep), limits)
         outputs = self.kernel.run(codec.request_code(request))
         assert len(outputs) == 1 and list(outputs[0]) == [codec.RESPONSE_MIMETYPE], outputs
         return nonce, outputs[0][codec.RESPONSE_MIMETYPE]
 
     def __call__(self, op: str, target: str | None = None, *args: Any,
-                 limits: Limits = Limits(), **opts: Any) -> Any:
+                 limits: WireLimits = WireLimits(), **opts: Any) -> Any:
         nonce, payload = self.raw(op, target, *args, limits=limits, **opts)
         return decode_response(payload, expected_nonce=nonce, limits=limits)
 
@@ -423,13 +433,13 @@ def test_numpy_values(student: Student) -> None:
 
 
 def test_limits_are_enforced_by_the_agent(student: Student) -> None:
-    assert student("call", "zeros", 100, limits=Limits(max_elements=200)).numel == 100
+    assert student("call", "zeros", 100, limits=WireLimits(max_elements=200)).numel == 100
     with pytest.raises(ProtocolError, match="too large"):
-        student("call", "zeros", 1000, limits=Limits(max_elements=200))
+        student("call", "zeros", 1000, limits=WireLimits(max_elements=200))
     with pytest.raises(ProtocolError, match="too large"):
-        student("call", "zeros", 1000, limits=Limits(max_bytes=500))
+        student("call", "zeros", 1000, limits=WireLimits(max_bytes=500))
     with pytest.raises(ProtocolError, match="too large"):
-        student("call", "deep", 50, limits=Limits(max_depth=10))
+        student("call", "deep", 50, limits=WireLimits(max_depth=10))
     with pytest.raises(ProtocolError, match="too large"):
         student("call", "deep", 10_000)  # also a cycle-safe recursion bound
 
@@ -458,7 +468,7 @@ def test_interrupt_propagates_and_agent_survives(kernel: FakeKernel | RealKernel
     """An engine interrupt (timeout) is not reported as a student exception; no response."""
     if not isinstance(kernel, RealKernel):
         pytest.skip("needs a real kernel")
-    request = codec.build_request("call", "spin", nonce="n1")
+    request = {**fields("call", "spin"), "nonce": "n1", "limits": WireLimits().to_json()}
     reply, outputs = kernel.execute(codec.request_code(request), interrupt_after=0.5)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt" and outputs == []
@@ -542,11 +552,11 @@ def test_decode_bombs_fail_cleanly() -> None:
     with pytest.raises(ProtocolError, match="deeper"):
         _decode(_ok(deep))
     with pytest.raises(ProtocolError, match="deeper"):
-        _decode(_ok(deep), limits=Limits(max_depth=10_000))  # capped below jsonschema's recursion
+        _decode(_ok(deep), limits=WireLimits(max_depth=10_000))  # capped below jsonschema's recursion
     with pytest.raises(ProtocolError, match="elements"):
-        _decode(_ok(list(range(1000))), limits=Limits(max_elements=100))
+        _decode(_ok(list(range(1000))), limits=WireLimits(max_elements=100))
     with pytest.raises(ProtocolError, match="bytes"):
-        _decode(_ok("x" * 1000), limits=Limits(max_bytes=100))
+        _decode(_ok("x" * 1000), limits=WireLimits(max_bytes=100))
     with pytest.raises(ProtocolError):
         _decode(_ok({"kind": "bigint", "value": "9" * 5000}))
 
@@ -586,13 +596,13 @@ def test_agent_defines_only_its_one_name() -> None:
     shell.user_ns = ns
     ns.update(get_ipython=lambda: shell, __builtins__=__builtins__)
     before = set(ns)
-    exec(compile(codec.agent_source(), "<agent>", "exec"), ns)  # noqa: S102
+    exec(compile(sandboxed.source("kernel_agent"), "<agent>", "exec"), ns)  # noqa: S102
     assert set(ns) - before == {"__grader_agent__"}
     assert repr(ns["__grader_agent__"]) == "<grader agent>"
 
 
 def test_agent_source_is_self_contained() -> None:
-    tree = ast.parse(codec.agent_source())
+    tree = ast.parse(sandboxed.source("kernel_agent"))
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
                 for a in n.names}
     imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree)

@@ -123,7 +123,7 @@ def test_hidden_check_messages_do_not_reveal_inputs(options, autograd_reference)
 
 
 def test_randomness_depends_on_secret_and_student(options, autograd_reference, project):
-    from grader.plugin import Seeds
+    from grader.seeds import Seeds
 
     a = Seeds(b"secret-one-0123456789", "alice").seed("autograd.grad_tensors.random_weights")
     assert a == Seeds(b"secret-one-0123456789", "alice").seed("autograd.grad_tensors.random_weights")

@@ -14,12 +14,18 @@ from grader.errors import CallTimeout
 from grader.kernel import KernelSession
 from grader.codec import MissingDefinition, StudentException, TensorValue
 from grader.sandbox import Limits
+from grader.session import StudentSession
 
 from conftest import PROJECT, needs_bwrap, notebook
 
 pytestmark = pytest.mark.slow
 
 FAST = Limits(cell_timeout=3, notebook_timeout=120, call_timeout=5, memory_bytes=2 * 1024**3)
+
+
+def student(session: KernelSession) -> StudentSession:
+    """What a check sees of `session` (the kernel session is the channel under it)."""
+    return StudentSession(session, session.notebook)
 
 
 def outputs_text(cell) -> str:
@@ -47,12 +53,12 @@ def test_cell_errors_do_not_stop_the_run_and_calls_return_plain_data(isolation):
     session, executed = run(nb, isolation)
     with session:
         assert "ValueError: first cell fails" in outputs_text(executed.cells[0])
-        assert session.call("add", 2, 3) == 5
+        assert student(session).call("add", 2, 3) == 5
         with pytest.raises(StudentException) as info:
-            session.call("boom")
+            student(session).call("boom")
         assert info.value.is_a("RuntimeError") and "student bug" in info.value.message
         with pytest.raises(MissingDefinition):
-            session.call("not_defined_anywhere")
+            student(session).call("not_defined_anywhere")
         assert session.problems == []
 
 
@@ -63,7 +69,7 @@ def test_timed_out_cell_is_interrupted_and_the_run_goes_on(isolation):
         assert [p.kind for p in session.problems] == ["timeout"]
         assert session.problems[0].cell_index == 0
         assert "KeyboardInterrupt" in outputs_text(executed.cells[0])
-        assert session.call("after") == "ran"
+        assert student(session).call("after") == "ran"
 
 
 def test_cell_that_ignores_the_interrupt_is_dropped_and_the_notebook_rerun(isolation):
@@ -77,7 +83,7 @@ def test_cell_that_ignores_the_interrupt_is_dropped_and_the_notebook_rerun(isola
         kinds = [p.kind for p in session.problems]
         assert "timeout" in kinds and session.problems[0].cell_index == 1
         assert 1 in session.skipped_cells
-        assert session.call("answer") == 42
+        assert student(session).call("answer") == 42
 
 
 def test_cell_that_kills_the_kernel_costs_only_itself(isolation):
@@ -86,7 +92,7 @@ def test_cell_that_kills_the_kernel_costs_only_itself(isolation):
     with session:
         assert [(p.cell_index, p.kind) for p in session.problems] == [(1, "kernel_died")]
         assert "skipped" in outputs_text(executed.cells[1])
-        assert session.call("after") == 20
+        assert student(session).call("after") == 20
 
 
 def test_call_timeout_then_the_session_still_answers(isolation):
@@ -95,9 +101,9 @@ def test_call_timeout_then_the_session_still_answers(isolation):
     with session:
         started = time.monotonic()
         with pytest.raises(CallTimeout):
-            session.call("slow", _timeout=2)
+            student(session).call("slow", _timeout=2)
         assert time.monotonic() - started < 15
-        assert session.call("quick") == "fast"
+        assert student(session).call("quick") == "fast"
 
 
 def test_student_exit_inside_a_call_is_an_exception_not_a_dead_kernel(isolation):
@@ -105,9 +111,9 @@ def test_student_exit_inside_a_call_is_an_exception_not_a_dead_kernel(isolation)
     session, _ = run(nb, isolation)
     with session:
         with pytest.raises(StudentException) as info:
-            session.call("leave")
+            student(session).call("leave")
         assert info.value.is_a("SystemExit")
-        assert session.call("still") is True
+        assert student(session).call("still") is True
 
 
 def test_memory_file_size_and_process_limits_are_hit(isolation):
@@ -145,7 +151,7 @@ def test_environment_is_scrubbed(isolation, monkeypatch):
     session, executed = run(nb, isolation)
     with session:
         assert "GRADER_SECRET" not in outputs_text(executed.cells[0])
-        assert session.call("os.environ.get", "GRADER_SECRET") is None
+        assert student(session).call("os.environ.get", "GRADER_SECRET") is None
 
 
 @needs_bwrap
@@ -172,7 +178,7 @@ def test_bwrap_hides_course_files_network_and_host_processes(isolation, tmp_path
     own_file.write_text("1,2\n")
     session, _ = run(nb, isolation, files=[own_file])
     with session:
-        result = session.call("report")
+        result = student(session).call("report")
     listener.close()
     assert result["course_visible"] == [False, False, False]
     assert result["home"] == ["data.csv"]  # the student's own files only
@@ -218,7 +224,7 @@ def test_foreign_kernelspec_and_stdin_and_magics(isolation):
     session, executed = run(nb, isolation)
     with session:
         assert "NO STDIN StdinNotImplementedError" in outputs_text(executed.cells[0])
-        assert session.call("y_value") == 2
+        assert student(session).call("y_value") == 2
 
 
 def test_notebook_time_limit_stops_the_rest(isolation):
@@ -229,7 +235,7 @@ def test_notebook_time_limit_stops_the_rest(isolation):
         kinds = [(p.cell_index, p.kind) for p in session.problems]
         assert kinds == [(1, "timeout"), (2, "notebook_timeout")], kinds
         with pytest.raises(MissingDefinition):
-            session.get("never")
+            student(session).variable("never")
 
 
 def test_cpu_time_limit_ends_a_busy_kernel_and_the_rest_still_runs(isolation):
@@ -238,7 +244,7 @@ def test_cpu_time_limit_ends_a_busy_kernel_and_the_rest_still_runs(isolation):
     session, executed = run(nb, isolation, limits)
     with session:
         assert [(p.cell_index, p.kind) for p in session.problems] == [(0, "kernel_died")]
-        assert session.call("alive") == "yes"
+        assert student(session).call("alive") == "yes"
 
 
 def test_processes_left_by_the_notebook_are_killed_before_the_checks(isolation):
@@ -248,7 +254,7 @@ def test_processes_left_by_the_notebook_are_killed_before_the_checks(isolation):
     )
     session, _ = run(nb, isolation)
     with session:
-        assert session.call("child_alive") is False
+        assert student(session).call("child_alive") is False
 
 
 def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start(isolation, monkeypatch):
@@ -264,7 +270,7 @@ def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start
     with session:
         session.start_in_background()
         executed = session.run_notebook()
-        assert session.call("f") == 42
+        assert student(session).call("f") == 42
     assert len(starts) == 1
     assert executed.cells[0].outputs == []
 
@@ -283,5 +289,5 @@ def test_a_failed_background_start_is_retried_by_the_run(isolation, monkeypatch)
     with KernelSession(notebook("def f():\n    return 'ran'"), [], isolation, FAST) as session:
         session.start_in_background()
         session.run_notebook()
-        assert session.call("f") == "ran"
+        assert student(session).call("f") == "ran"
     assert len(calls) == 2

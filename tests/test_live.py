@@ -12,7 +12,7 @@ from grader import codec
 from grader.codec import Handle, MissingDefinition, ModuleValue, StudentException, TensorValue
 from grader.course import load_course
 from grader.errors import UsageError
-from grader.live import LiveSession, run_live_check
+from grader.live import live_session, run_live_check
 from grader.reference import SKIP_TAGS
 
 from sample_reports import executed_notebook
@@ -48,7 +48,7 @@ def test_live_session_returns_the_plain_data_of_the_wire_and_leaves_the_namespac
     namespace: dict = {}
     exec(STUDENT_CODE, namespace)
     before = set(namespace)
-    session = LiveSession(namespace, nbformat.read(executed_notebook(tmp_path / "nb.ipynb"), as_version=4))
+    session = live_session(namespace, nbformat.read(executed_notebook(tmp_path / "nb.ipynb"), as_version=4))
     tensor, extra = session.call("pair", 1.5)
     assert tensor == TensorValue("float32", (2,), [1.5, 3.0])
     assert extra == {"n": 3, "inf": float("inf")}
@@ -80,7 +80,7 @@ def test_live_results_decode_like_a_kernels(monkeypatch):
     monkeypatch.setattr(codec, "decode_response", spy)
     namespace: dict = {}
     exec(STUDENT_CODE, namespace)
-    LiveSession(namespace).call("pair", 2.0)
+    live_session(namespace).call("pair", 2.0)
     (payload, kwargs), = seen
     assert isinstance(payload, str) and kwargs["expected_nonce"] in payload
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.plugin import GraderPlugin, Seeds, StudentSession
+from grader.plugin import GraderPlugin
+from grader.seeds import Seeds
+from grader.session import StudentSession
 from grader.rubric import load_rubric
 from grader.runner import run_checks
 
@@ -32,7 +34,7 @@ def test_c(student):
 
 
 class FakeKernel:
-    def call(self, target, *args, **kwargs):
+    def request(self, request, timeout=None):
         return 42
 
 

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from grader.codec import MissingDefinition, StudentException, TensorValue
-from grader.plugin import StudentSession
+from grader.codec import Handle, MissingDefinition, StudentException, TensorValue
+from grader.session import StudentSession
 
 
 class CountingKernel:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
+    """A session.Channel that counts the requests it answers."""
 
-    def call(self, target, *args, **kwargs):
-        self.calls.append((target, args, tuple(sorted(kwargs.items()))))
-        if target == "boom":
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def request(self, request, timeout=None):
+        self.calls.append(request)
+        if request["target"] == "boom":
             raise StudentException("ValueError", "builtins", ["ValueError", "Exception"], "bad input")
-        if target == "missing":
+        if request["target"] == "missing":
             raise MissingDefinition("missing")
-        return {"losses": [1.0, 0.5], "seed": kwargs.get("_seed"),
+        return {"losses": [1.0, 0.5], "seed": request["seed"],
                 "weight": TensorValue("float32", (1, 2), [[0.1, 0.2]])}
 
 
@@ -57,3 +59,19 @@ def test_a_students_exception_is_shared_too_and_plain_calls_are_never_shared():
     student.call("train", _seed=0)
     student.call("train", _seed=0)
     assert len(kernel.calls) == 4
+
+
+def test_the_session_sends_each_request_through_its_channel_with_the_calls_time_limit():
+    channel = CountingKernel()
+    student = StudentSession(channel, notebook=None)
+    seen = []
+    channel.request = lambda request, timeout=None: seen.append((request, timeout)) or True
+    student.call("train", 1.5, _timeout=3, lr=0.1)
+    student.call_method(Handle("h1"), "step", 2)
+    assert student.defines("model.fc") is True and student.variable("losses") is True
+    (call, t1), (method, t2), (defines, t3), (get, t4) = seen
+    assert (call["op"], call["target"], call["args"], call["kwargs"], t1) == ("call", "train", [1.5], {"lr": 0.1}, 3)
+    assert (method["op"], method["handle"], method["method"], method["args"]) == ("call_method", "h1", "step", [2])
+    assert t2 is None
+    assert defines == {"op": "defines", "target": "model.fc"} and get == {"op": "get", "target": "losses"}
+    assert t3 is None and t4 is None  # the channel's own default time limit

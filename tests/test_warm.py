@@ -11,6 +11,7 @@ from grader import warm
 from grader.errors import KernelError
 from grader.kernel import KernelSession
 from grader.sandbox import Limits
+from grader.session import StudentSession
 
 from conftest import PROJECT, needs_bwrap, notebook
 
@@ -18,6 +19,11 @@ pytestmark = [pytest.mark.slow, needs_bwrap,
               pytest.mark.skipif(os.geteuid() != 0, reason="warm start joins namespaces: needs root")]
 
 LIMITS = Limits(cell_timeout=10, notebook_timeout=120, call_timeout=10, memory_bytes=3 * 1024**3)
+
+
+def student(session: KernelSession) -> StudentSession:
+    """What a check sees of `session` (the kernel session is the channel under it)."""
+    return StudentSession(session, session.notebook)
 
 # A student who changes everything a later kernel could inherit from a shared parent process.
 MUTATING_STUDENT = r'''
@@ -75,7 +81,7 @@ def state():
 def _state(isolation, warm_start: bool = True) -> tuple[dict, bool]:
     with KernelSession(notebook(FRESH_STUDENT), [], isolation, LIMITS, warm=warm_start) as session:
         session.run_notebook()
-        return session.call("state"), session.warm
+        return student(session).call("state"), session.warm
 
 
 def test_a_student_who_mutates_torch_and_the_interpreter_does_not_reach_the_next_one(isolation):
@@ -132,7 +138,7 @@ def confinement():
     with KernelSession(probe, [], isolation, LIMITS) as session:
         session.run_notebook()
         assert session.warm
-        seen = session.call("confinement")
+        seen = student(session).call("confinement")
         factory_pid = warm.kernel_factory(LIMITS.torch_threads)._process.pid
     assert seen["network"] is False
     assert seen["course"] is False and seen["home"] == ["student"]
@@ -163,7 +169,7 @@ def test_a_kernel_death_is_seen_and_the_notebook_rerun(isolation):
         session.run_notebook()
         assert session.warm
         assert [p.kind for p in session.problems] == ["kernel_died"]
-        assert session.call("after") == "ran"
+        assert student(session).call("after") == "ran"
 
 
 def test_a_failing_factory_means_a_cold_start_not_a_lost_notebook(isolation, monkeypatch):
@@ -173,7 +179,7 @@ def test_a_failing_factory_means_a_cold_start_not_a_lost_notebook(isolation, mon
     monkeypatch.setattr(warm.KernelFactory, "spawn", broken_spawn)
     with KernelSession(notebook("def f():\n    return 41 + 1"), [], isolation, LIMITS) as session:
         session.run_notebook()
-        assert session.call("f") == 42
+        assert student(session).call("f") == 42
         assert session.warm is False
 
 
@@ -183,7 +189,7 @@ def test_a_dead_factory_is_replaced(isolation):
     factory._process.wait()
     with KernelSession(notebook("def f():\n    return 7"), [], isolation, LIMITS) as session:
         session.run_notebook()
-        assert session.warm and session.call("f") == 7
+        assert session.warm and student(session).call("f") == 7
     assert warm.kernel_factory(LIMITS.torch_threads) is not factory
 
 

@@ -68,7 +68,7 @@ def generated_pyproject() -> str:
         f"dependencies = {json.dumps(requires)}", "",
         "[project.scripts]", 'grade = "grader.cli:main"', "",
         "[tool.setuptools.packages.find]", 'include = ["grader*"]', "",
-        "[tool.setuptools.package-data]", 'grader = ["schemas/*.json", "agent/*.py"]', "",
+        "[tool.setuptools.package-data]", 'grader = ["schemas/*.json", "sandboxed/*.py"]', "",
     ])
 
 

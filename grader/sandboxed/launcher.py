@@ -4,8 +4,8 @@ This file is passed as source text (`python -I -c <source> <settings-json> <kern
 nothing importable inside the sandbox. It uses only the standard library and must stay that way.
 
 Cold start execs the kernel command. Warm start (settings `"hold"`) runs no kernel here: the launcher waits for
-the kernel that grader/kernel_factory.py forks into this sandbox, and exits when that kernel ends, so that the
-kernel manager, which watches this process, sees the kernel's death.
+the kernel that kernel_factory.py (next to this file) forks into this sandbox, and exits when that kernel ends,
+so that the kernel manager, which watches this process, sees the kernel's death.
 """
 
 import json

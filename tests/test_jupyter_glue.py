@@ -1,0 +1,74 @@
+"""The private jupyter_client / nbclient API that grader/jupyter_glue.py relies on is still there (no kernel starts).
+
+When one of these fails after an upgrade, the pins in pyproject.toml were widened too far: adapt jupyter_glue.py
+to the new release (or restore the pin) before anything else.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.client import KernelClient
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from nbclient import NotebookClient
+
+from grader import jupyter_glue
+
+# (base class, private method we override or call, its parameters, coroutine?)
+PRIVATE_METHODS = [
+    (AsyncKernelClient, "_async_wait_for_ready", ["self", "timeout"], True),
+    (AsyncKernelClient, "_async_is_alive", ["self"], True),
+    (AsyncKernelClient, "_handle_kernel_info_reply", ["self", "msg"], False),
+    (AsyncKernelManager, "_async_launch_kernel", ["self", "kernel_cmd", "kw"], True),
+    (NotebookClient, "_async_handle_timeout", ["self", "timeout", "cell"], True),
+]
+
+
+@pytest.mark.parametrize(("base", "name", "parameters", "is_async"), PRIVATE_METHODS,
+                         ids=[f"{b.__name__}.{n}" for b, n, _, _ in PRIVATE_METHODS])
+def test_the_private_methods_we_override_keep_their_signatures(base, name, parameters, is_async):
+    method = getattr(base, name, None)
+    assert method is not None, f"{base.__module__}.{base.__name__}.{name} is gone"
+    assert list(inspect.signature(method).parameters) == parameters
+    assert inspect.iscoroutinefunction(method) is is_async
+
+
+@pytest.mark.parametrize(("caller", "callee"), [
+    # nbclient waits for the kernel through the client's public name, which our PromptClient rebinds
+    (NotebookClient.async_start_new_kernel_client, "wait_for_ready"),
+    (KernelClient._async_wait_for_ready, "_handle_kernel_info_reply"),
+    # the manager launches through _async_launch_kernel (where the warm factory forks the kernel)
+    (KernelManager._async_start_kernel, "_async_launch_kernel"),
+    # a cell's timeout goes through _async_handle_timeout (where timed-out cells are recorded)
+    (NotebookClient._async_poll_for_reply, "_async_handle_timeout"),
+])
+def test_the_libraries_still_call_what_we_override(caller, callee):
+    assert callee in inspect.getsource(caller), f"{caller.__qualname__} no longer calls {callee}"
+
+
+def test_our_overrides_match_the_bases():
+    for cls, base in [(jupyter_glue.PromptClient, AsyncKernelClient),
+                      (jupyter_glue.SandboxedKernelManager, AsyncKernelManager),
+                      (jupyter_glue.BoundedClient, NotebookClient)]:
+        for name, member in vars(cls).items():
+            if inspect.isfunction(member) and not name.startswith("__") and hasattr(base, name):
+                ours = list(inspect.signature(member).parameters)
+                theirs = list(inspect.signature(getattr(base, name)).parameters)
+                assert ours == theirs, f"{cls.__name__}.{name}{ours} vs {base.__name__}.{name}{theirs}"
+    assert jupyter_glue.PromptClient.wait_for_ready is jupyter_glue.PromptClient._async_wait_for_ready
+
+
+def test_a_kernel_spec_set_on_the_manager_is_the_one_it_launches():
+    context = zmq.Context()
+    try:
+        km = KernelManager(kernel_name="python3", context=context)
+        assert "_kernel_spec" in vars(KernelManager) and isinstance(KernelManager.kernel_spec, property)
+        spec = jupyter_glue.grader_kernel_spec()
+        km._kernel_spec = spec
+        assert km.kernel_spec is spec  # not looked up again by kernel name
+        assert km.format_kernel_cmd()[:3] == spec.argv[:3]
+    finally:
+        context.destroy(linger=0)
