@@ -111,8 +111,8 @@ class ExerciseRun:
     def details(self) -> dict[str, Any]:
         """The instructor's view: every failed check's traceback, and checks that did not load or map."""
         return {
-            "checks": {o.check_id: {"status": o.status, "detail": o.detail, **({"reason": o.reason} if o.reason else {})}
-                       for o in self.outcomes if o.detail},
+            "checks": {o.check_id: {"status": o.status, "detail": o.detail,
+                                    **({"reason": o.reason} if o.reason else {})} for o in self.outcomes if o.detail},
             "collection_errors": list(self.collection_errors),
             "unmapped_tests": list(self.unmapped),
             **({"grader_error": self.grader_error} if self.grader_error else {}),

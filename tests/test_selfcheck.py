@@ -46,8 +46,8 @@ def lr_result() -> ExerciseResult:
 
 def lr_self_check(course) -> SelfCheck:
     """The checks that need the reference are told by the outcome's reason, not by its traceback."""
-    outcomes = [Outcome("logistic_regression.make_data.lesson_data", "error", "the check itself failed", "Traceback...",
-                        REFERENCE_UNAVAILABLE),
+    outcomes = [Outcome("logistic_regression.make_data.lesson_data", "error", "the check itself failed",
+                        "Traceback...", REFERENCE_UNAVAILABLE),
                 Outcome("logistic_regression.model.lesson_model", "error", "the check itself failed",
                         "reference solution not found (but another error)")]
     return SelfCheck(lr_result(), course.rubrics["logistic_regression"], unavailable_checks(outcomes))
@@ -75,6 +75,37 @@ def test_self_check_view_marks_checks_that_need_the_reference_and_counts_hidden_
     assert "random_settings" not in text and "gradients_zeroed" not in text  # hidden check names never shown
     zh = render_html(check, course, "zh")
     assert "公开检查通过 1/3" in zh and "无法在此运行" in zh and "运行演示单元格" in zh and "尚未作答" in zh
+
+
+CHECKS_THAT_NEED_THE_REFERENCE = """
+from grader.checks import check
+
+@check("q", "needs_reference")
+def test_needs_reference(student, reference):
+    assert reference.answer == 42
+
+@check("q", "breaks")
+def test_breaks(student):
+    raise RuntimeError("reference solution not found (a check's own bug, whatever its text)")
+"""
+
+
+def test_a_missing_reference_is_recorded_by_the_plugin_not_read_from_a_traceback(tmp_path):
+    from grader.plugin import GraderPlugin, Seeds, StudentSession
+    from grader.rubric import load_rubric
+    from grader.runner import run_checks
+
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "test_q.py").write_text(CHECKS_THAT_NEED_THE_REFERENCE, encoding="utf-8")
+    (tmp_path / "ex.toml").write_text('exercise = "ex"\nnotebook = "ex.ipynb"\n' + "".join(
+        f'[questions.q.checks.{name}]\npoints = 1\nvisibility = "public"\nhint = "h"\n'
+        for name in ("needs_reference", "breaks")), encoding="utf-8")
+    plugin = GraderPlugin(rubric=load_rubric(tmp_path / "ex.toml"), reference_path=tmp_path / "none.ipynb",
+                          student=StudentSession(None, nbformat.v4.new_notebook()), seeds=Seeds(b"s", "student"))
+    run_checks([tmp_path / "checks"], plugin)
+    assert {o.check_id: o.status for o in plugin.outcomes.values()} == {"ex.q.needs_reference": "error",
+                                                                        "ex.q.breaks": "error"}
+    assert unavailable_checks(plugin.outcomes.values()) == {"ex.q.needs_reference"}
 
 
 def test_self_check_junit_for_a_student_repository(course, tmp_path):

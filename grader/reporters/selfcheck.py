@@ -67,8 +67,8 @@ def render_text(check: SelfCheck, course: Any | None = None, lang: str = i18n.DE
             continue
         lines.append(f"\n{q.title}")
         for c in q.checks:
-            lines.append(f"  [{c.status_label}] {c.name}" + "".join(f"\n      {d}" for d in _detail(c, lang).splitlines()
-                                                                   if d))
+            shown = "".join(f"\n      {d}" for d in _detail(c, lang).splitlines() if d)
+            lines.append(f"  [{c.status_label}] {c.name}{shown}")
     lines += [f"{_cell(view, index)}: {message}" for index, message in view.cells]
     lines += ["", _hidden_text(view), _verdict(view)]
     return "\n".join(lines)
