@@ -337,7 +337,6 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
     from .errors import NotebookError
     from .reporters.junit import write_self_check_junit
     from .reporters.selfcheck import append_markdown, render_markdown, rich_table
-    from .reporters.view import self_check_view
     from .selfcheck import check_notebook
 
     if course_dir is None:
@@ -359,7 +358,7 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
         append_markdown(summary_file, render_markdown(result, course, lang))
     for renderable in rich_table(result, course, lang):
         out.print(renderable)
-    if not self_check_view(result).passed:
+    if not result.passed:
         sys.exit(EXIT_FAILED)
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AbstractSet, Iterable
+from typing import TYPE_CHECKING, AbstractSet, Any, Iterable
 
 from .course import Course
 from .discovery import MAX_EXTRA_FILE_BYTES
 from .errors import UsageError
+from .i18n import DEFAULT_LANG
 from .models import REFERENCE_UNAVAILABLE, ExerciseResult, Outcome
 from .notebook import exercise_id_of, load_notebook
 from .rubric import Rubric
+
+if TYPE_CHECKING:
+    from .reporters.view import CheckView, QuestionView, SelfCheckView
 
 PUBLIC_SECRET = b"grader-public-self-check"  # public checks draw no hidden randomness; a fixed seed suffices
 PUBLIC_STUDENT = "self-check"
@@ -26,13 +30,36 @@ PUBLIC_STUDENT = "self-check"
 
 @dataclass(frozen=True)
 class SelfCheck:
-    """A public-only grading result, with what the view needs to show it (reporters/view.self_check_view)."""
+    """A public-only grading result, with what it takes to show it to the student (`view`).
+
+    `questions`, `automatic` and `passed` are those of its view: which checks a student sees, and how they went.
+    """
 
     result: ExerciseResult
     rubric: Rubric
     unavailable: frozenset[str] = frozenset()  # check ids that need the reference solution, which is not here
-    questions: AbstractSet[str] | None = None  # the questions asked for (None: the whole exercise)
+    asked: AbstractSet[str] | None = None  # the questions asked for (None: the whole exercise)
     notebook: str = ""
+
+    def view(self, course: Any | None = None, lang: str = DEFAULT_LANG) -> SelfCheckView:
+        """What the student sees, in `lang` (titles and hints translated from `course`)."""
+        from .reporters.view import self_check_view
+
+        return self_check_view(self, course, lang)
+
+    @property
+    def questions(self) -> tuple[QuestionView, ...]:
+        return self.view().questions
+
+    @property
+    def automatic(self) -> list[CheckView]:
+        """The public checks (written answers left out)."""
+        return self.view().automatic
+
+    @property
+    def passed(self) -> bool:
+        """Every public check passed (written answers do not count)."""
+        return self.view().passed
 
 
 def unavailable_checks(outcomes: Iterable[Outcome]) -> frozenset[str]:

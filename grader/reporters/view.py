@@ -192,7 +192,7 @@ def self_check_view(check: SelfCheck, course: Any | None = None, lang: str = i18
     manual_ids = {m.id for q in rubric.questions for m in q.manual}
     questions = []
     for spec in rubric.questions:
-        if check.questions is not None and spec.id not in check.questions:
+        if check.asked is not None and spec.id not in check.asked:
             continue
         graded = by_id.get(spec.id)
         checks = [_self_check_line(c, c.id in manual_ids, c.id in check.unavailable, text, lang)
