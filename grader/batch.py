@@ -31,7 +31,7 @@ from nbformat import NotebookNode
 
 from . import __version__
 from .cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
-from .course import Course
+from .course import Course, read_course_notebook
 from .discovery import Submission, find_submissions
 from .errors import GraderError, Interrupted, KernelError, NotebookError, UsageError
 from .files import write_atomic
@@ -71,7 +71,7 @@ def answer_templates(course: Course) -> dict[str, str]:
         path = course.exercise_notebook(rubric.exercise)
         if not path.is_file():
             continue
-        nb = nbformat.read(path, as_version=4)
+        nb = read_course_notebook(path)
         for question in rubric.questions:
             for item in question.manual:
                 text = answer_text(nb, item.answer)

@@ -1,12 +1,12 @@
 """The `grade` command. Each subcommand parses, makes one call into the library, and prints the result.
 
-Exit codes: 0 success; 1 the thing checked did not pass (`check`, `verify`); 2 usage error; 3 the grader
-itself failed.
+Exit codes: 0 success; 1 the thing checked did not pass (`check`, `verify`); otherwise the `exit_code` of the
+error (grader/errors.py: 2 usage error, 3 the grader itself failed, 130 interrupted), mapped once, in
+`GradeGroup.invoke`, to one line without a traceback.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,37 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .errors import GraderError, RubricError, SandboxError, UsageError
+from .cli_base import (CheckedCommand, ExportGroup, GradeGroup, check_executor, course_option, err, export_options,
+                       isolation_option, lang_option, torch_option, worker_options)
+from .errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from .sandbox import Limits
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
-err = Console(stderr=True, soft_wrap=True)
+__all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
+
 out = Console(soft_wrap=True)
-
-
-class DefaultGroup(click.Group):
-    """`grade SUBMISSIONS` means `grade run SUBMISSIONS`: arguments that name no command go to `default_command`."""
-
-    default_command = "run"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-
-class ExportGroup(DefaultGroup):
-    """`grade export OUT` means `grade export reports OUT`."""
-
-    default_command = "reports"
-
-
-def _fail(exc: Exception) -> None:
-    if isinstance(exc, GraderError):
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        sys.exit(EXIT_USAGE if isinstance(exc, (UsageError, RubricError, SandboxError)) else EXIT_INTERNAL)
-    err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
-    sys.exit(EXIT_INTERNAL)
 
 
 def _course(path: Path) -> Any:
@@ -57,64 +34,11 @@ def _course(path: Path) -> Any:
     return load_course(path)
 
 
-course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path),
-                             default=Path("."), show_default=True,
-                             help="Course folder holding rubrics/, reference/ and exercises/.")
-isolation_option = click.option(
-    "--isolation", type=click.Choice(["auto", "strict", "none"]), default="auto", show_default=True,
-    help="strict: refuse to run without bubblewrap; auto: use it when it works and say so; none: limits only.")
-lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-                           help="Language of feedback, summary and self-check output (zh: Chinese).")
-
-
-class DueDate(click.ParamType):
-    """An ISO 8601 date or date-time (`2025-03-01`, `2025-03-01T23:59+08:00`); naive ones are local time."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from datetime import datetime
-
-        if isinstance(value, datetime):
-            return value
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 date such as 2025-03-01 or 2025-03-01T23:59+08:00", param, ctx)
-
-
-def export_options(command: Any) -> Any:
-    """--format, --lang, --after-due-date, --due: what is written from the reports."""
-    for decorator in reversed([
-        click.option("--format", "formats", multiple=True, type=click.Choice(["gradescope", "junit", "canvas"]),
-                     help="Also write: gradescope (OUT/<student>/results.json), junit (OUT/junit.xml), canvas "
-                          "(OUT/gradebook_canvas.csv). Repeatable. feedback.html/.md and summary.html are always "
-                          "written."),
-        lang_option,
-        click.option("--after-due-date", is_flag=True,
-                     help="Show checks whose visibility is after_due_date in the students' feedback."),
-        click.option("--due", type=DueDate(), default=None,
-                     help="Due date; once it has passed, after_due_date checks are shown (as --after-due-date)."),
-    ]):
-        command = decorator(command)
-    return command
-
-
 def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> Any:
     from .export import ExportOptions
     from .reporters.view import due_date_passed
 
     return ExportOptions(lang, tuple(dict.fromkeys(formats)), after_due_date or due_date_passed(due))
-
-
-def worker_options(command: Any) -> Any:
-    """--workers and --torch-threads: how many notebooks run at once, and torch's threads in each."""
-    command = click.option("--torch-threads", type=click.IntRange(min=1), default=None,
-                           help="Intra-op threads of torch in each kernel and worker. Default: cores // workers, "
-                                "so that the workers do not oversubscribe the cores.")(command)
-    return click.option("--workers", type=click.IntRange(min=1), default=None,
-                        help="Notebooks graded at once, each in a worker process. Default: the number of "
-                             "cores.")(command)
 
 
 def _workers(workers: int | None, torch_threads: int | None) -> tuple[int, int]:
@@ -139,22 +63,7 @@ def _executor(name: str, scheduler: str | None, options: Any) -> Any:
     return executor
 
 
-def _check_executor(name: str, scheduler: str | None, workers: int | None) -> None:
-    if name == "dask" and not scheduler:
-        raise UsageError("--executor dask needs --scheduler ADDRESS (the dask scheduler, e.g. tcp://10.0.0.5:8786)")
-    if name == "dask" and workers is not None:
-        raise UsageError("--workers is for --executor local; a dask cluster grades on all its workers "
-                         "(start them with dask worker ADDRESS --nworkers N --nthreads 1)")
-    if name != "dask" and scheduler:
-        raise UsageError("--scheduler is only used with --executor dask")
-
-
-def _interrupted(message: str) -> None:
-    err.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
-    sys.exit(EXIT_INTERRUPTED)
-
-
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="grade")
 def main() -> None:
     """Grade PyTorch course notebooks in sandboxed kernels.
@@ -169,7 +78,7 @@ def main() -> None:
     """
 
 
-@main.command("run")
+@main.command("run", cls=CheckedCommand, validate=check_executor)
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where reports go. Default: SUBMISSIONS/../graded (a folder `graded` beside SUBMISSIONS).")
@@ -180,11 +89,12 @@ def main() -> None:
                    "secret created once in OUT/.instructor/secret.")
 @click.option("--manual", "manual_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Instructor scores for written answers (CSV or TOML; see README).")
-@click.option("--cell-timeout", type=click.FloatRange(min=1), default=60, show_default=True, help="Seconds per cell.")
-@click.option("--notebook-timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+@click.option("--cell-timeout", type=click.FloatRange(min=1), default=Limits.cell_timeout, show_default=True,
+              help="Seconds per cell.")
+@click.option("--notebook-timeout", type=click.FloatRange(min=1), default=Limits.notebook_timeout, show_default=True,
               help="Seconds for a whole notebook.")
-@click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=6144, show_default=True,
-              help="Address-space limit of a student kernel, MiB.")
+@click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=Limits.memory_bytes // 1024**2,
+              show_default=True, help="Address-space limit of a student kernel, MiB.")
 @worker_options
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="local: worker processes on this machine (--workers); dask: tasks on a dask.distributed "
@@ -202,53 +112,40 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
     """Grade every submission in SUBMISSIONS: a folder per student, a notebook file per student, or the
     "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
-    from .options import GradingOptions
     from .batch import INSTRUCTOR_DIR, grade_batch
-    from .errors import Interrupted
+    from .export import write_exports
     from .manual import load_manual_scores
-    from .sandbox import Limits, resolve_isolation
+    from .options import grading_options
+    from .sandbox import resolve_isolation
     from .secret import resolve_secret
 
-    try:
-        _check_executor(executor, scheduler, workers)
-        course = _course(course_dir)
-        out_dir = out_dir or submissions.resolve().parent / "graded"
-        report = resolve_isolation(isolation)
-        if report.warning:
-            err.print(f"[yellow]warning:[/yellow] {escape(report.warning)}", highlight=False)
-        else:
-            err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
-                      highlight=False)
-        secret, _ = resolve_secret(secret_file, out_dir / INSTRUCTOR_DIR / "secret")
-        manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
-        manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
-        if executor == "dask":
-            torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
-        workers, torch_threads = _workers(workers, torch_threads)
-        limits = Limits(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                        memory_bytes=memory_mb * 1024**2, torch_threads=torch_threads)
-        options = GradingOptions(course, report, limits, secret, manual_scores=manual, warm_start=not cold_start)
-        exports = _export_options(formats, lang, after_due_date, due)
-        with _executor(executor, scheduler, options) as remote, \
-                Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                         TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
-            task = progress.add_task("grading", total=None)
-            reports = grade_batch(submissions, out_dir, options,
-                                  on_start=lambda n: progress.update(task, total=n),
-                                  on_done=lambda r: progress.advance(task), workers=workers,
-                                  use_cache=not no_cache, on_warning=_warn, executor=remote)
-        from .export import write_exports
-
-        written = write_exports(out_dir, reports, course, exports)
-    except Interrupted as exc:  # finished reports are kept; the next run grades the rest
-        _interrupted(str(exc))
-        return
-    except KeyboardInterrupt:
-        _interrupted("interrupted; run the same command again to finish")
-        return
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    course = _course(course_dir)
+    out_dir = out_dir or submissions.resolve().parent / "graded"
+    report = resolve_isolation(isolation)
+    if report.warning:
+        err.print(f"[yellow]warning:[/yellow] {escape(report.warning)}", highlight=False)
+    else:
+        err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
+                  highlight=False)
+    secret, _ = resolve_secret(secret_file, out_dir / INSTRUCTOR_DIR / "secret")
+    manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
+    manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
+    if executor == "dask":
+        torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
+    workers, torch_threads = _workers(workers, torch_threads)
+    options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
+                              notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
+                              manual_scores=manual, warm_start=not cold_start)
+    exports = _export_options(formats, lang, after_due_date, due)
+    with _executor(executor, scheduler, options) as remote, \
+            Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                     TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("grading", total=None)
+        reports = grade_batch(submissions, out_dir, options,
+                              on_start=lambda n: progress.update(task, total=n),
+                              on_done=lambda r: progress.advance(task), workers=workers,
+                              use_cache=not no_cache, on_warning=_warn, executor=remote)
+    written = write_exports(out_dir, reports, course, exports)
     table = Table(title=f"{len(reports)} submission(s) graded -> {out_dir}")
     table.add_column("student")
     table.add_column("score", justify="right")
@@ -278,11 +175,7 @@ def assign_cmd(course_dir: Path) -> None:
     """Build exercises/ from reference/ (solutions replaced by TODO stubs, hidden material removed)."""
     from .assign import assign
 
-    try:
-        written = assign(course_dir / "reference", course_dir / "exercises")
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    written = assign(course_dir / "reference", course_dir / "exercises")
     for path in written:
         out.print(f"wrote {path}")
 
@@ -295,16 +188,9 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
     """Prove the checks right: references full marks, blanks zero, each known-wrong solution loses its question."""
     from .verify import verify
 
-    try:
-        workers, torch_threads = _workers(workers, torch_threads)
-        problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False),
-                          workers=workers, torch_threads=torch_threads)
-    except KeyboardInterrupt:
-        _interrupted("verify interrupted")
-        return
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    workers, torch_threads = _workers(workers, torch_threads)
+    problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False),
+                      workers=workers, torch_threads=torch_threads)
     if problems:
         for line in problems:
             err.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
@@ -327,30 +213,29 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str, exercise: str | None,
               junit_file: Path | None, summary_file: Path | None) -> None:
     """Run the public checks on one NOTEBOOK: pass or fail with hints per question. Exit 0 when all pass, else 1."""
+    from .course import find_course
     from .errors import NotebookError
-    from .selfcheck import (append_summary_md, check_notebook, find_course, render_markdown, rich_table,
-                            write_self_check_junit)
+    from .reporters.junit import write_self_check_junit
+    from .reporters.selfcheck import append_markdown, render_markdown, rich_table
+    from .selfcheck import check_notebook
 
+    if course_dir is None:
+        try:
+            course_dir = find_course(notebook.parent)
+        except UsageError:
+            course_dir = find_course(Path.cwd())
+    course = _course(course_dir)
     try:
-        if course_dir is None:
-            try:
-                course_dir = find_course(notebook.parent)
-            except UsageError:
-                course_dir = find_course(Path.cwd())
-        course = _course(course_dir)
         result = check_notebook(notebook, course, isolation, exercise)
-        if junit_file is not None:
-            write_self_check_junit(result, junit_file)
-        if summary_file is not None:
-            append_summary_md(summary_file, render_markdown(result, course, lang))
     except NotebookError as exc:  # the student's file is the problem: a failed check, not a grader failure
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         if summary_file is not None:
-            append_summary_md(summary_file, f"### ❌ {notebook.name}\n\n{' '.join(str(exc).split())}\n\n")
+            append_markdown(summary_file, f"### ❌ {notebook.name}\n\n{' '.join(str(exc).split())}\n\n")
         sys.exit(EXIT_FAILED)
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    if junit_file is not None:
+        write_self_check_junit(result, junit_file)
+    if summary_file is not None:
+        append_markdown(summary_file, render_markdown(result, course, lang))
     for renderable in rich_table(result, course, lang):
         out.print(renderable)
     if not result.passed:
@@ -378,18 +263,9 @@ def export_cmd(out_dir: Path, course_dir: Path, formats: tuple[str, ...], lang: 
     """Rewrite feedback, summary and --format files from the reports in OUT, without grading again."""
     from .export import load_reports, write_exports
 
-    try:
-        course = _course(course_dir)
-        options = _export_options(formats, lang, after_due_date, due)
-        written = write_exports(out_dir, load_reports(out_dir), course, options)
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    course = _course(course_dir)
+    written = write_exports(out_dir, load_reports(out_dir), course, _export_options(formats, lang, after_due_date, due))
     _print_written(out_dir, written)
-
-
-torch_option = click.option("--torch", "torch_version", default="2.13.0", show_default=True,
-                            help="The torch version the bundle installs (CPU build).")
 
 
 @export_group.command("gradescope")
@@ -408,13 +284,8 @@ def export_gradescope_cmd(out_zip: Path, course_dir: Path, secret_file: Path | N
     from .bundles import build_gradescope_bundle
     from .bundles.gradescope import bundle_secret
 
-    try:
-        secret = bundle_secret(secret_file)
-        written = build_gradescope_bundle(_course(course_dir), out_zip, secret, lang=lang, isolation=isolation,
-                                          torch_version=torch_version)
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    written = build_gradescope_bundle(_course(course_dir), out_zip, bundle_secret(secret_file), lang=lang,
+                                      isolation=isolation, torch_version=torch_version)
     out.print(f"wrote {escape(str(written))} (for Gradescope only: it holds the hidden checks and the secret)",
               highlight=False)
 
@@ -427,11 +298,7 @@ def export_student_cmd(target: Path, course_dir: Path, torch_version: str) -> No
     """Build what students receive: exercises, public checks, rubrics without hidden hints, and the grader."""
     from .bundles import build_student_bundle
 
-    try:
-        written = build_student_bundle(_course(course_dir), target, torch_version)
-    except Exception as exc:  # one line and a reliable exit code, never a traceback
-        _fail(exc)
-        return
+    written = build_student_bundle(_course(course_dir), target, torch_version)
     out.print(f"wrote {escape(str(written))}", highlight=False)
 
 

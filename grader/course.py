@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+import nbformat
+from nbformat import NotebookNode
+
+from .errors import CourseError, UsageError
 from .rubric import Rubric, load_rubrics
 
 
@@ -42,3 +45,23 @@ def load_course(root: Path) -> Course:
     if not (root / "rubrics").is_dir():
         raise UsageError(f"{root} is not a course folder (no rubrics/ in it); use --course")
     return Course(root, load_rubrics(root / "rubrics"))
+
+
+def find_course(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds rubrics/ (a course or a student bundle)."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "rubrics").is_dir():
+            return folder
+    raise UsageError(f"no course folder (one holding rubrics/) at or above {start}; use --course")
+
+
+def read_course_notebook(path: Path) -> NotebookNode:
+    """A notebook of the course itself (reference/ or exercises/): one that does not read is the course's fault."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        raise CourseError(f"{path}: not found") from None
+    except Exception as exc:  # nbformat raises several unrelated types for unreadable files
+        raise CourseError(f"{path}: cannot be read as a notebook ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:300]})") from None

@@ -42,7 +42,7 @@ from .batch import (PHASES, JobResult, NotebookJob, execute_job, job_timings, ke
                     setup_worker)
 from .cache import grader_fingerprint
 from .course import Course
-from .errors import GraderError, SandboxError, UsageError
+from .errors import GraderError, SandboxError, UsageError, WorkerMismatch
 from .sandbox import bwrap_problem, resolve_isolation
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler, and to find a worker connected to it
@@ -50,10 +50,6 @@ COURSE_FOLDERS = ("rubrics", "reference", "exercises")
 MAX_COURSE_BYTES = 64 * 1024**2
 MAX_JOB_FILE_BYTES = 64 * 1024**2  # a student's other files, sent with each of their notebooks
 COURSES_DIR = Path(tempfile.gettempdir()) / f"grader-courses-{os.getuid()}"
-
-
-class WorkerMismatch(GraderError):
-    """A dask worker would grade differently from this machine (another grader, another isolation)."""
 
 
 # -- what crosses to a worker ------------------------------------------------------------------------------------

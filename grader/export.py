@@ -53,8 +53,11 @@ def load_reports(out_dir: Path) -> list[dict[str, Any]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise GraderError(f"{path}: cannot be read as JSON ({exc})") from None
-        validate_report(data)
+            raise UsageError(f"{path}: cannot be read as JSON ({exc})") from None
+        try:
+            validate_report(data)
+        except GraderError as exc:  # on write a mismatch is the grader's bug; here, a file edited or from elsewhere
+            raise UsageError(f"{path}: {exc}") from None
         reports.append(data)
     if not reports:
         raise UsageError(f"no report.json under {out_dir}; grade the submissions first")
@@ -99,7 +102,7 @@ def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | No
 def _student_dir(out_dir: Path, student: str) -> Path:
     """OUT/<student>, refusing ids that would lead anywhere else (a report edited by hand)."""
     if not student or student in (".", "..") or "/" in student or "\x00" in student:
-        raise GraderError(f"report for {student!r}: not a usable student id")
+        raise UsageError(f"report for {student!r}: not a usable student id")
     return out_dir / student
 
 

@@ -23,15 +23,16 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import codec, i18n, sandboxed
-from .course import Course, load_course
+from .course import Course, find_course, load_course
 from .errors import GraderError, ProtocolError, UsageError
 from .models import ExerciseResult
 from .notebook import exercise_id_of, load_notebook
 from .plugin import GraderPlugin
 from .runner import run_checks
 from .scoring import score_questions
+from .reporters.selfcheck import render_html, render_text
 from .seeds import Seeds
-from .selfcheck import PUBLIC_SECRET, PUBLIC_STUDENT, SelfCheck, find_course, render_html, render_text, self_check
+from .selfcheck import PUBLIC_SECRET, PUBLIC_STUDENT, SelfCheck, unavailable_checks
 from .session import StudentSession
 
 LANG_ENV = "GRADER_LANG"
@@ -166,8 +167,8 @@ def run_live_check(question: str | None = None, *, course: Course, exercise: str
 
     scored = score_questions(rubric, plugin.outcomes, answers, answer_templates(loaded))
     result = ExerciseResult(exercise, "graded", "graded", scored, nb_path.name if nb_path else None)
-    details = {k: o.detail for k, o in plugin.outcomes.items()}
-    return self_check(result, rubric, details, questions, notebook=nb_path.name if nb_path else "")
+    return SelfCheck(result, rubric, unavailable_checks(plugin.outcomes.values()), questions,
+                     nb_path.name if nb_path else "")
 
 
 class SelfCheckDisplay:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 CheckStatus = Literal["passed", "failed", "error", "timeout", "manual"]
 ExerciseStatus = Literal["graded", "missing", "not_gradable"]
+REFERENCE_UNAVAILABLE = "reference_unavailable"  # Outcome.reason: the check needs reference/, which is not there
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Outcome:
     status: str  # passed | failed | error | timeout
     message: str
     detail: str = ""
+    reason: str = ""  # why an `error` check could not run, when the grader knows: REFERENCE_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class ExerciseRun:
     def details(self) -> dict[str, Any]:
         """The instructor's view: every failed check's traceback, and checks that did not load or map."""
         return {
-            "checks": {o.check_id: {"status": o.status, "detail": o.detail} for o in self.outcomes if o.detail},
+            "checks": {o.check_id: {"status": o.status, "detail": o.detail,
+                                    **({"reason": o.reason} if o.reason else {})} for o in self.outcomes if o.detail},
             "collection_errors": list(self.collection_errors),
             "unmapped_tests": list(self.unmapped),
             **({"grader_error": self.grader_error} if self.grader_error else {}),

@@ -11,8 +11,8 @@ import pytest
 
 from .checks import MARKER, Feedback
 from .codec import MissingDefinition, StudentException
-from .errors import CallTimeout, KernelDied, ProtocolError
-from .models import Outcome
+from .errors import CallTimeout, KernelDied, ProtocolError, ReferenceUnavailable
+from .models import REFERENCE_UNAVAILABLE, Outcome
 from .reference import load_reference
 from .rubric import Rubric
 from .seeds import Seeds
@@ -106,7 +106,8 @@ class GraderPlugin:
             message = hint if hidden else (str(exc).strip().splitlines() or [hint])[0]
             return Outcome(check_id, "failed", _clip(message), detail)
         detail = detail or "".join(traceback.format_exception(exc))
-        return Outcome(check_id, "error", "the check itself failed; your instructor has the details", detail)
+        reason = REFERENCE_UNAVAILABLE if isinstance(exc, ReferenceUnavailable) else ""
+        return Outcome(check_id, "error", "the check itself failed; your instructor has the details", detail, reason)
 
 
 def _clip(text: str) -> str:

@@ -14,16 +14,15 @@ import types
 from functools import lru_cache
 from pathlib import Path
 
-import nbformat
-
-from .errors import GraderError
+from .course import read_course_notebook
+from .errors import CourseError, ReferenceUnavailable
 
 SKIP_TAGS = {"demo"}
 
 
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime_ns: int) -> types.ModuleType:
-    nb = nbformat.read(path, as_version=4)
+    nb = read_course_notebook(path)
     module = types.ModuleType(f"reference_{path.stem}")
     module.__file__ = str(path)
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -36,12 +35,16 @@ def _load(path: Path, mtime_ns: int) -> types.ModuleType:
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(code, module.__dict__)  # trusted instructor code from reference/, see module docstring
         except Exception as exc:
-            raise GraderError(f"reference {path.name}, cell {index} failed: {type(exc).__name__}: {exc}") from exc
+            raise CourseError(f"reference {path.name}, cell {index} failed: {type(exc).__name__}: {exc}") from exc
     return module
 
 
 def load_reference(path: Path) -> types.ModuleType:
-    """The reference notebook at `path` as a module, cached per process until the file changes."""
+    """The reference notebook at `path` as a module, cached per process until the file changes.
+
+    Raises ReferenceUnavailable when there is none (a check that needs it cannot run here), CourseError when
+    the notebook does not read or one of its cells fails.
+    """
     if not path.is_file():
-        raise GraderError(f"reference solution not found: {path}")
+        raise ReferenceUnavailable(f"reference solution not found: {path}")
     return _load(path.resolve(), path.stat().st_mtime_ns)

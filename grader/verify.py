@@ -15,13 +15,12 @@ import nbformat
 from nbformat import NotebookNode
 
 from .assign import build_exercise
-from .options import GradingOptions
 from .batch import GradedNotebook, NotebookJob, answer_templates, grade_notebooks, score_run
-from .course import Course
+from .course import Course, read_course_notebook
 from .models import ExerciseResult
-from .rubric import Rubric
+from .options import GradingOptions, grading_options
 from .pool import default_torch_threads
-from .sandbox import Limits, resolve_isolation
+from .rubric import Rubric
 
 Log = Callable[[str], None]
 
@@ -48,17 +47,16 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
     on `workers` processes; the verdicts and their order do not depend on how many.
     """
     secret = secret or secrets.token_hex(16).encode()
-    limits = Limits(torch_threads=torch_threads or default_torch_threads(workers))
-    options = GradingOptions(course, resolve_isolation(isolation), limits, secret)
+    options = grading_options(course, isolation=isolation, secret=secret,
+                              torch_threads=torch_threads or default_torch_threads(workers))
     log(f"verify: secret for this run {secret.decode()} (pass it to reproduce hidden inputs)")
-    references = {exercise: nbformat.read(course.reference_notebook(exercise), as_version=4)
-                  for exercise in course.rubrics}
+    references = {exercise: read_course_notebook(course.reference_notebook(exercise)) for exercise in course.rubrics}
     jobs = []
     for exercise in course.rubrics:
         jobs.append(_job(exercise, "reference", references[exercise]))
         blank_path = course.exercise_notebook(exercise)
         if blank_path.is_file():
-            jobs.append(_job(exercise, "blank", nbformat.read(blank_path, as_version=4)))
+            jobs.append(_job(exercise, "blank", read_course_notebook(blank_path)))
         for snippet in course.wrong_solutions(exercise):
             jobs.append(_job(exercise, f"wrong/{snippet.stem}", with_wrong_solution(references[exercise], snippet)))
     graded = _grade_all(jobs, options, workers, log)
@@ -103,7 +101,7 @@ def _check_sync(course: Course, exercise: str, reference: NotebookNode) -> list[
     if not path.is_file():
         return [f"{exercise}: {path} is missing; run `grade assign`"]
     built = nbformat.writes(build_exercise(reference))
-    current = nbformat.writes(nbformat.read(path, as_version=4))
+    current = nbformat.writes(read_course_notebook(path))
     if built != current:
         return [f"{exercise}: {path} differs from what `grade assign` builds from the reference; run `grade assign`"]
     return []

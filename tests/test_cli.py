@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 import jsonschema
+import nbformat
 import pytest
 from click.testing import CliRunner
 
 import grader.sandbox
-from grader.cli import EXIT_INTERNAL, EXIT_USAGE, main
+from grader.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, main
 from grader.reporters.json_report import report_schema
 
 
@@ -128,3 +129,132 @@ def test_not_a_course_folder(tmp_path):
     result = invoke(str(tmp_path / "subs"), "--course", str(tmp_path), "--out", str(tmp_path / "o"))
     assert result.exit_code == EXIT_USAGE
     assert "not a course folder" in one_line_error(result)
+
+
+# -- errors carry their exit code (grader/errors.py), mapped once in grader/cli.py --------------------------------
+def course_copy(project: Path, root: Path) -> Path:
+    """The project's rubrics, reference/ and exercises/ in a folder of its own, to break."""
+    for folder in ("rubrics", "reference", "exercises"):
+        shutil.copytree(project / folder, root / folder)
+    return root
+
+
+@pytest.mark.parametrize("error, code", [
+    ("UsageError", 2), ("NotebookError", 2), ("RubricError", 2), ("CourseError", 2), ("ReferenceUnavailable", 2),
+    ("AssignError", 2), ("SandboxError", 2), ("WorkerMismatch", 2), ("GraderError", 3), ("KernelError", 3),
+    ("ProtocolError", 3), ("Interrupted", 130),
+])
+def test_every_error_class_carries_its_exit_code(error, code):
+    import grader.errors
+
+    assert getattr(grader.errors, error).exit_code == code
+    assert not hasattr(grader.errors, "VerifyError")  # verify reports problems as lines and exits 1
+
+
+def test_a_malformed_reference_notebook_is_a_usage_error_naming_the_file(project, tmp_path):
+    course = course_copy(project, tmp_path / "course")
+    (course / "reference" / "01_autograd.ipynb").write_text('{"cells": [', encoding="utf-8")
+    result = invoke("verify", "--course", str(course), "--isolation", "none")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "01_autograd.ipynb: cannot be read as a notebook" in one_line_error(result)
+
+
+def test_a_malformed_reference_notebook_is_a_course_error_for_the_checks_too(tmp_path):
+    from grader.errors import CourseError, ReferenceUnavailable
+    from grader.reference import load_reference
+
+    (tmp_path / "ref.ipynb").write_text("not a notebook", encoding="utf-8")
+    with pytest.raises(CourseError, match="ref.ipynb: cannot be read as a notebook"):
+        load_reference(tmp_path / "ref.ipynb")
+    with pytest.raises(ReferenceUnavailable, match="reference solution not found"):
+        load_reference(tmp_path / "none.ipynb")
+
+
+def test_bad_solution_markers_in_grade_assign_are_a_usage_error(project, tmp_path):
+    course = course_copy(project, tmp_path / "course")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1")])
+    nbformat.write(nb, course / "reference" / "03_bad.ipynb")
+    result = invoke("assign", "--course", str(course))
+    assert result.exit_code == EXIT_USAGE
+    assert "03_bad.ipynb: cell 0: line 2: ### BEGIN SOLUTION has no matching" in one_line_error(result)
+
+
+def test_unknown_export_targets_are_usage_errors(project, tmp_path):
+    from grader.errors import UsageError
+    from grader.export import ExportOptions
+
+    result = invoke("export", str(tmp_path), "--course", str(project), "--format", "pdf")
+    assert result.exit_code == EXIT_USAGE and "'pdf' is not one of" in result.output
+    result = invoke("export", "gradescope", str(tmp_path / "autograder.tar"), "--course", str(project))
+    assert result.exit_code == EXIT_USAGE
+    assert "ending in .zip" in one_line_error(result)
+    with pytest.raises(UsageError, match="unknown format pdf"):
+        ExportOptions(formats=("pdf",))
+
+
+def test_a_report_edited_by_hand_is_a_usage_error_naming_the_file(project, tmp_path):
+    (tmp_path / "graded" / "ada").mkdir(parents=True)
+    (tmp_path / "graded" / "ada" / "report.json").write_text('{"student": "ada"}', encoding="utf-8")
+    result = invoke("export", str(tmp_path / "graded"), "--course", str(project))
+    assert result.exit_code == EXIT_USAGE
+    line = one_line_error(result)
+    assert "ada/report.json" in line and "does not match its schema" in line
+
+
+def test_an_internal_bug_exits_3_with_one_line(project, monkeypatch):
+    import grader.assign
+
+    def broken(*args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(grader.assign, "assign", broken)
+    result = invoke("assign", "--course", str(project))
+    assert result.exit_code == EXIT_INTERNAL
+    assert one_line_error(result) == "internal error: ZeroDivisionError: a bug"
+
+
+@pytest.mark.parametrize("command, message", [("assign", "interrupted"), ("verify", "verify interrupted")])
+def test_ctrl_c_exits_130_with_one_line(project, monkeypatch, command, message):
+    import grader.assign
+    import grader.verify
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grader.assign, "assign", stopped)
+    monkeypatch.setattr(grader.verify, "verify", stopped)
+    result = invoke(command, "--course", str(project))
+    assert result.exit_code == EXIT_INTERRUPTED
+    assert result.output.strip() == message
+
+
+def test_executor_options_are_checked_as_they_are_parsed(tmp_path):
+    """Before anything else is done: the course folder given here does not even exist."""
+    result = invoke(str(tmp_path), "--course", str(tmp_path / "nowhere"), "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == EXIT_USAGE
+    assert one_line_error(result) == "error: --scheduler is only used with --executor dask"
+
+
+# -- options declared once -----------------------------------------------------------------------------------------
+def test_the_limits_defaults_are_sandbox_limits():
+    from grader.cli import run
+    from grader.sandbox import Limits
+
+    defaults = {p.name: p.default for p in run.params}
+    assert (defaults["cell_timeout"], defaults["notebook_timeout"]) == (Limits.cell_timeout, Limits.notebook_timeout)
+    assert defaults["memory_mb"] * 1024**2 == Limits.memory_bytes
+
+
+def test_grading_options_builder(project):
+    from grader.options import grading_options
+    from grader.sandbox import IsolationReport, Limits
+
+    options = grading_options(project, isolation="none", secret=b"s", memory_mb=512, torch_threads=2)
+    assert options.course.root == project.resolve() and options.isolation.level == "none"
+    assert options.limits == Limits(memory_bytes=512 * 1024**2, torch_threads=2)
+    assert (options.secret, options.visibilities, options.warm_start) == (b"s", ("public", "hidden"), True)
+    report = IsolationReport("none", "auto", {}, "shown already")
+    public = grading_options(options.course, isolation=report, cell_timeout=5, visibilities=("public",),
+                             warm_start=False)
+    assert public.isolation is report and public.course is options.course
+    assert public.limits == Limits(cell_timeout=5) and public.visibilities == ("public",) and not public.warm_start

@@ -12,8 +12,11 @@ from click.testing import CliRunner
 
 from grader.cli import EXIT_FAILED, EXIT_USAGE, main
 from grader.course import load_course
-from grader.models import CheckResult, ExerciseResult, QuestionResult
-from grader.selfcheck import render_html, render_text, self_check, write_self_check_junit
+from grader.models import REFERENCE_UNAVAILABLE, CheckResult, ExerciseResult, Outcome, QuestionResult
+from grader.reporters.junit import write_self_check_junit
+from grader.reporters.selfcheck import render_html, render_text
+from grader.reporters.view import self_check_view
+from grader.selfcheck import SelfCheck, unavailable_checks
 
 
 def invoke(*args: str):
@@ -41,9 +44,19 @@ def lr_result() -> ExerciseResult:
     ), "02_logistic_regression.ipynb")
 
 
+def lr_self_check(course) -> SelfCheck:
+    """The checks that need the reference are told by the outcome's reason, not by its traceback."""
+    outcomes = [Outcome("logistic_regression.make_data.lesson_data", "error", "the check itself failed",
+                        "Traceback...", REFERENCE_UNAVAILABLE),
+                Outcome("logistic_regression.model.lesson_model", "error", "the check itself failed",
+                        "reference solution not found (but another error)")]
+    return SelfCheck(lr_result(), course.rubrics["logistic_regression"], unavailable_checks(outcomes))
+
+
 def test_self_check_view_marks_checks_that_need_the_reference_and_counts_hidden_ones(course):
-    details = {"logistic_regression.make_data.lesson_data": "GraderError: reference solution not found: /x/ref.ipynb"}
-    result = self_check(lr_result(), course.rubrics["logistic_regression"], details)
+    check = lr_self_check(course)
+    assert check.unavailable == {"logistic_regression.make_data.lesson_data"}
+    result = self_check_view(check, course)
     lines = {c.id: c for q in result.questions for c in q.checks}
     assert lines["logistic_regression.make_data.lesson_data"].status == "unavailable"
     assert (lines["logistic_regression.hw1.answer"].status, lines["logistic_regression.hw1.answer"].written) == (
@@ -56,18 +69,47 @@ def test_self_check_view_marks_checks_that_need_the_reference_and_counts_hidden_
     hidden = {q.id: q.hidden for q in result.questions}
     assert hidden == {"make_data": 1, "model": 1, "train": 2, "convergence": 1, "experiments": 1, "plots": 0,
                       "hw1": 0, "hw2": 0}
-    text = render_text(result, course)
+    text = render_text(check, course)
     assert "1/3 public checks pass" in text and "needs the course's reference solution" in text
     assert "train (BCELoss, SGD with momentum, zero_grad, early stop) (2)" in text
     assert "random_settings" not in text and "gradients_zeroed" not in text  # hidden check names never shown
-    zh = render_html(result, course, "zh")
+    zh = render_html(check, course, "zh")
     assert "公开检查通过 1/3" in zh and "无法在此运行" in zh and "运行演示单元格" in zh and "尚未作答" in zh
 
 
+CHECKS_THAT_NEED_THE_REFERENCE = """
+from grader.checks import check
+
+@check("q", "needs_reference")
+def test_needs_reference(student, reference):
+    assert reference.answer == 42
+
+@check("q", "breaks")
+def test_breaks(student):
+    raise RuntimeError("reference solution not found (a check's own bug, whatever its text)")
+"""
+
+
+def test_a_missing_reference_is_recorded_by_the_plugin_not_read_from_a_traceback(tmp_path):
+    from grader.plugin import GraderPlugin, Seeds, StudentSession
+    from grader.rubric import load_rubric
+    from grader.runner import run_checks
+
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "test_q.py").write_text(CHECKS_THAT_NEED_THE_REFERENCE, encoding="utf-8")
+    (tmp_path / "ex.toml").write_text('exercise = "ex"\nnotebook = "ex.ipynb"\n' + "".join(
+        f'[questions.q.checks.{name}]\npoints = 1\nvisibility = "public"\nhint = "h"\n'
+        for name in ("needs_reference", "breaks")), encoding="utf-8")
+    plugin = GraderPlugin(rubric=load_rubric(tmp_path / "ex.toml"), reference_path=tmp_path / "none.ipynb",
+                          student=StudentSession(None, nbformat.v4.new_notebook()), seeds=Seeds(b"s", "student"))
+    run_checks([tmp_path / "checks"], plugin)
+    assert {o.check_id: o.status for o in plugin.outcomes.values()} == {"ex.q.needs_reference": "error",
+                                                                        "ex.q.breaks": "error"}
+    assert unavailable_checks(plugin.outcomes.values()) == {"ex.q.needs_reference"}
+
+
 def test_self_check_junit_for_a_student_repository(course, tmp_path):
-    details = {"logistic_regression.make_data.lesson_data": "reference solution not found"}
-    write_self_check_junit(self_check(lr_result(), course.rubrics["logistic_regression"], details),
-                           tmp_path / "j.xml")
+    write_self_check_junit(lr_self_check(course), tmp_path / "j.xml")
     root = ET.parse(tmp_path / "j.xml").getroot()
     assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("5", "1", "1", "2")
 

@@ -82,24 +82,21 @@ def _visible(path: Path, root: Path) -> bool:
 
 def grade_submission(root: Path) -> dict[str, Any]:
     """Grade ROOT/submission with the course in ROOT/source; the Gradescope results dict."""
-    from ..options import GradingOptions
     from ..batch import grade_batch
-    from ..course import load_course
+    from ..options import grading_options
     from ..reporters.gradescope import gradescope_results
-    from ..sandbox import resolve_isolation
 
     source = root / "source"
     config = json.loads((source / CONFIG).read_text(encoding="utf-8"))
-    course = load_course(source / COURSE_DIR)
     secret = os.environ.get("GRADER_SECRET", "").encode("utf-8") or (source / SECRET).read_bytes().strip()
-    isolation = resolve_isolation(config.get("isolation", "auto"))
-    if isolation.warning:
-        print(f"warning: {isolation.warning}", file=sys.stderr)
+    options = grading_options(source / COURSE_DIR, isolation=config.get("isolation", "auto"), secret=secret)
+    course = options.course
+    if options.isolation.warning:
+        print(f"warning: {options.isolation.warning}", file=sys.stderr)
     student = student_id(root)
     with tempfile.TemporaryDirectory(prefix="grader-autograder-") as tmp:
         submissions, out = Path(tmp) / "submissions", Path(tmp) / "graded"
         notebooks = stage_submission(root / "submission", submissions / student)
-        options = GradingOptions(course, isolation, secret=secret)
         reports = grade_batch(submissions, out, options, workers=1, use_cache=False)
     results = gradescope_results(reports[0], course, config.get("lang", "en"))
     if not notebooks:

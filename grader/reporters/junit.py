@@ -2,7 +2,8 @@
 
 `passed` -> a plain testcase; `failed` and `timeout` -> <failure>; `error` -> <error>; written answers
 (`manual`) -> <skipped> with the instructor's score or "awaiting". This is the instructor's view: messages
-of hidden checks are included.
+of hidden checks are included. A self-check (`grade check --junit`) is written the same way, for a student
+repository's CI: its public checks only, `unavailable` as an error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_atomic
+from ..selfcheck import PUBLIC_STUDENT, SelfCheck
+from .view import self_check_view
+
+NO_REFERENCE = "reference solution not found"
 
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -60,3 +65,13 @@ def junit_xml(reports: list[dict[str, Any]]) -> str:
 
 def write_junit(reports: list[dict[str, Any]], path: Path) -> None:
     write_atomic(path, junit_xml(reports))
+
+
+def write_self_check_junit(check: SelfCheck, path: Path) -> None:
+    """The public checks of a self-check as JUnit XML, in English."""
+    view = self_check_view(check)
+    questions = [{"id": q.id, "checks": [
+        {"id": c.id, "status": "error" if c.status == "unavailable" else c.status,
+         "message": NO_REFERENCE if c.status == "unavailable" else c.message, "hint": c.hint,
+         "points": c.points, "max_points": c.max_points} for c in q.checks]} for q in view.questions]
+    write_junit([{"student": PUBLIC_STUDENT, "exercises": [{"id": view.exercise, "questions": questions}]}], path)

@@ -1,4 +1,7 @@
-"""What a student may see of their report, in their language: the one model feedback.html and feedback.md render.
+"""What a student may see, in their language: the one model every student-facing format renders.
+
+`feedback_view` (a report.json dict -> feedback.html, feedback.md) and `self_check_view` (a self-check ->
+`grade check`'s table, Markdown and JUnit, and `grader.check` in Jupyter) build the same check and question views.
 
 Visibility rules (README, "Feedback"):
 - `public` checks show status, points, message and, unless passed, the hint;
@@ -12,17 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import i18n
 from .plots import Plot, notebook_plots
+
+if TYPE_CHECKING:
+    from ..selfcheck import SelfCheck
 
 
 @dataclass(frozen=True)
 class CheckView:
     id: str
     name: str
-    status: str  # passed | failed | error | timeout | manual
+    status: str  # passed | failed | error | timeout | manual; a self-check also has unavailable
     status_label: str
     points: float
     max_points: float
@@ -30,6 +36,7 @@ class CheckView:
     visibility_label: str
     message: str
     hint: str
+    written: bool = False  # a written answer (manual) with something written in it
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class QuestionView:
     score: float
     max_score: float
     checks: tuple[CheckView, ...]
+    hidden: int = 0  # self-check: hidden and after_due_date checks still to come at grading time
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,40 @@ class FeedbackView:
     grader_version: str
     withheld_checks: int
     withheld_points: float
+
+
+@dataclass(frozen=True)
+class SelfCheckView:
+    """A self-check: the public checks of one exercise (and written answers), and the hidden ones to come."""
+
+    exercise: str
+    title: str
+    notebook: str
+    status: str  # graded | not_gradable
+    status_label: str
+    message: str
+    questions: tuple[QuestionView, ...]
+    cells: tuple[tuple[int, str], ...]
+    lang: str
+
+    @property
+    def automatic(self) -> list[CheckView]:
+        """The public checks (written answers left out)."""
+        return [c for q in self.questions for c in q.checks if c.status != "manual"]
+
+    @property
+    def passed(self) -> bool:
+        """Every public check passed (written answers do not count)."""
+        return self.status == "graded" and all(c.status == "passed" for c in self.automatic)
+
+    @property
+    def score(self) -> float:
+        """Points of the public automatic checks: what a student repository's CI can show."""
+        return sum(c.points for c in self.automatic)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.automatic)
 
 
 def due_date_passed(due: datetime | None, now: datetime | None = None) -> bool:
@@ -140,3 +182,41 @@ def feedback_view(report: dict[str, Any], course: Any | None = None, lang: str =
     return FeedbackView(
         report["student"], lang, sum(e.score for e in exercises), sum(e.max_score for e in exercises),
         tuple(exercises), report.get("graded_at", ""), report.get("grader_version", ""), withheld, withheld_points)
+
+
+def self_check_view(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> SelfCheckView:
+    """What a self-check shows: public checks with hints, written answers as written or not, hidden ones counted."""
+    text = i18n.course_text(course)
+    result, rubric = check.result, check.rubric
+    by_id = {q.id: q for q in result.questions}
+    manual_ids = {m.id for q in rubric.questions for m in q.manual}
+    questions = []
+    for spec in rubric.questions:
+        if check.asked is not None and spec.id not in check.asked:
+            continue
+        graded = by_id.get(spec.id)
+        checks = [_self_check_line(c, c.id in manual_ids, c.id in check.unavailable, text, lang)
+                  for c in (graded.checks if graded else ()) if c.visibility == "public"]
+        hidden = sum(1 for c in spec.checks if c.visibility != "public")
+        questions.append(QuestionView(spec.id, text.title(result.id, spec.id, spec.title, lang),
+                                      sum(c.points for c in checks), sum(c.max_points for c in checks),
+                                      tuple(checks), hidden))
+    cells = tuple((c.cell_index, i18n.translate_message(c.message, lang)) for c in result.cells)
+    return SelfCheckView(result.id, rubric.title, check.notebook or (result.notebook or ""), result.status,
+                         i18n.status(result.status, lang), i18n.translate_message(result.message, lang),
+                         tuple(questions), cells, lang)
+
+
+def _self_check_line(check: Any, manual: bool, unavailable: bool, text: i18n.CourseText, lang: str) -> CheckView:
+    """One public check (a models.CheckResult) of a self-check."""
+    status, name = check.status, check.id.rsplit(".", 1)[-1]
+    written = manual and status == "manual"  # scoring: "failed" when the answer is empty or unchanged
+    if manual:
+        status, name = "manual", i18n.ui("written_answer", lang)
+        label = i18n.ui("answer_written" if written else "answer_missing", lang)
+    else:
+        status = "unavailable" if unavailable and status == "error" else status
+        label = i18n.status(status, lang)
+    return CheckView(check.id, name, status, label, check.points, check.max_points, check.visibility,
+                     i18n.visibility(check.visibility, lang), i18n.translate_message(check.message, lang),
+                     text.hint(check.id, check.hint, lang), written)

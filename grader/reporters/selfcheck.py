@@ -1,0 +1,154 @@
+"""A self-check shown to the student: plain text, an HTML fragment (Jupyter), Markdown (CI), a terminal table.
+
+Each renderer takes a `SelfCheck` (grader/selfcheck.py), the course (for translated titles and hints) and a
+language, and renders its `SelfCheckView` (reporters/view.py). JUnit XML is in reporters/junit.py.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import i18n
+from ..files import write_atomic
+from .view import CheckView, SelfCheckView, self_check_view
+
+if TYPE_CHECKING:
+    from ..selfcheck import SelfCheck
+
+
+def _detail(check: CheckView, lang: str) -> str:
+    """What is said under a check: nothing when it passed, else its message and hint, or why it cannot run."""
+    if check.status == "manual":
+        return "" if check.written else check.hint
+    if check.status == "unavailable":
+        return i18n.ui("needs_reference", lang)
+    if check.status == "passed":
+        return ""
+    hint = check.hint
+    return check.message + (f"\n{i18n.ui('hint', lang)}: {hint}" if hint and hint != check.message else "")
+
+
+def _hidden_text(view: SelfCheckView) -> str:
+    parts = [i18n.ui("hidden_count", view.lang, question=q.title, count=q.hidden) for q in view.questions if q.hidden]
+    if not parts:
+        return i18n.ui("no_hidden", view.lang)
+    return i18n.ui("hidden_to_come", view.lang, questions=i18n.ui("list_sep", view.lang).join(parts))
+
+
+def _title(view: SelfCheckView) -> str:
+    title = i18n.ui("selfcheck_title", view.lang, exercise=view.title)
+    return f"{title} ({view.notebook})" if view.notebook else title
+
+
+def _summary(view: SelfCheckView) -> str:
+    auto = view.automatic
+    return i18n.ui("selfcheck_summary", view.lang, passed=sum(1 for c in auto if c.status == "passed"),
+                   total=len(auto))
+
+
+def _verdict(view: SelfCheckView) -> str:
+    return i18n.ui("selfcheck_all_pass" if view.passed else "selfcheck_some_fail", view.lang)
+
+
+def _cell(view: SelfCheckView, index: int) -> str:
+    return i18n.ui("cell", view.lang, index=index)
+
+
+def render_text(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
+    """Plain text (the Jupyter fallback and logs)."""
+    view = self_check_view(check, course, lang)
+    lines = [_title(view), _summary(view)]
+    if view.status != "graded":
+        lines.append(f"{view.status_label}: {view.message}")
+    for q in view.questions:
+        if not q.checks:
+            continue
+        lines.append(f"\n{q.title}")
+        for c in q.checks:
+            shown = "".join(f"\n      {d}" for d in _detail(c, lang).splitlines() if d)
+            lines.append(f"  [{c.status_label}] {c.name}{shown}")
+    lines += [f"{_cell(view, index)}: {message}" for index, message in view.cells]
+    lines += ["", _hidden_text(view), _verdict(view)]
+    return "\n".join(lines)
+
+
+def render_html(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
+    """An HTML fragment for Jupyter's output area (inline styles only)."""
+    view = self_check_view(check, course, lang)
+    colour = {"passed": "#2e7d32", "unavailable": "#ef6c00", "manual": "#6a1b9a"}
+    rows = []
+    for q in view.questions:
+        if not q.checks:
+            continue
+        rows.append(f'<tr><td colspan="3" style="background:#f5f5f5;font-weight:600;text-align:left">'
+                    f'{escape(q.title)}</td></tr>')
+        for c in q.checks:
+            shown = "<br>".join(escape(d) for d in _detail(c, lang).splitlines() if d)
+            rows.append(f'<tr><td style="text-align:left">{escape(c.name)}</td>'
+                        f'<td style="text-align:left;font-weight:600;color:{colour.get(c.status, "#c62828")}">'
+                        f'{escape(c.status_label)}</td><td style="text-align:left">{shown}</td></tr>')
+    notes = "".join(f"<li>{escape(_cell(view, i))}: {escape(m)}</li>" for i, m in view.cells)
+    status = "" if view.status == "graded" else f'<p style="color:#c62828">{escape(view.message)}</p>'
+    return (f'<div class="grader-selfcheck"><p><b>{escape(_title(view))}</b>'
+            f' — {escape(_summary(view))}</p>{status}'
+            f'<table>{"".join(rows)}</table>' + (f"<ul>{notes}</ul>" if notes else "")
+            + f'<p>{escape(_hidden_text(view))}</p><p><b>{escape(_verdict(view))}</b></p></div>')
+
+
+def rich_table(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> list[Any]:
+    """Renderables for the terminal: a table of checks, then the hidden-checks line and the verdict."""
+    from rich.table import Table
+    from rich.text import Text
+
+    view = self_check_view(check, course, lang)
+    table = Table(title=_title(view), caption=_summary(view), show_lines=False)
+    for key in ("question", "check", "status", "message"):
+        table.add_column(i18n.ui(key, lang), overflow="fold")
+    style = {"passed": "green", "unavailable": "yellow", "manual": "magenta"}
+    for q in view.questions:
+        for n, c in enumerate(q.checks):
+            table.add_row(q.title if n == 0 else "", c.name, Text(c.status_label, style=style.get(c.status, "red")),
+                          Text(_detail(c, lang)))
+    out: list[Any] = []
+    if view.status != "graded":
+        out.append(Text(f"{view.status_label}: {view.message}", style="red"))
+    out.append(table)
+    out += [Text(f"{_cell(view, i)}: {m}", style="yellow") for i, m in view.cells]
+    out.append(Text(_hidden_text(view)))
+    out.append(Text(_verdict(view), style="bold green" if view.passed else "bold red"))
+    return out
+
+
+def _md(value: str) -> str:
+    """One Markdown table cell: pipes escaped, lines joined."""
+    return " ".join(value.replace("|", "\\|").split())
+
+
+def render_markdown(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
+    """A Markdown section (GitHub's job summary): title, points and one table row per check."""
+    view = self_check_view(check, course, lang)
+    ui = lambda key: i18n.ui(key, lang)  # noqa: E731
+    lines = [f"### {'✅' if view.passed else '❌'} {_md(_title(view))}", "",
+             f"**{ui('points')}: {view.score:g}/{view.max_score:g}** · {_md(_summary(view))}", ""]
+    if view.status != "graded":
+        lines += [f"{_md(view.status_label)}: {_md(view.message)}", ""]
+    lines += [f"| {ui('question')} | {ui('check')} | {ui('status')} | {ui('points')} | {ui('message')} |",
+              "|---|---|---|---:|---|"]
+    for q in view.questions:
+        for c in q.checks:
+            score = "" if c.status == "manual" else f"{c.points:g}/{c.max_points:g}"
+            lines.append(f"| {_md(q.title)} | {_md(c.name)} | {_md(c.status_label)} | {score} | "
+                         f"{_md(_detail(c, lang))} |")
+    lines += ["", _md(_hidden_text(view)), ""]
+    return "\n".join(lines) + "\n"
+
+
+def append_markdown(path: Path, section: str) -> None:
+    """Add `section` to the end of a Markdown file (e.g. $GITHUB_STEP_SUMMARY), rewriting it atomically."""
+    try:
+        before = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        before = ""
+    write_atomic(path, before + ("\n" if before and not before.endswith("\n") else "") + section)
