@@ -134,7 +134,7 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
     kernel.start_in_background()
     try:
         from .options import GradingOptions
-        from .batch import grade_notebook
+        from .exercise import grade_notebook
 
         options = GradingOptions(course, report, limits, PUBLIC_SECRET, visibilities=("public",), warm_start=False)
     except BaseException:

@@ -16,7 +16,8 @@ from nbformat import NotebookNode
 
 from .assign import build_exercise
 from .options import GradingOptions
-from .batch import GradedNotebook, NotebookJob, answer_templates, grade_notebooks, score_run
+from .exercise import GradedNotebook, answer_templates, score_run
+from .jobs import NotebookJob, grade_notebooks
 from .course import Course
 from .models import ExerciseResult
 from .rubric import Rubric

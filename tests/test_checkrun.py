@@ -8,7 +8,7 @@ import nbformat
 
 from grader.plugin import GraderPlugin, Seeds, StudentSession
 from grader.rubric import load_rubric
-from grader.runner import run_checks
+from grader.checkrun import run_checks
 
 RUBRIC = """
 exercise = "{exercise}"
