@@ -1,7 +1,8 @@
 """Instrumentation for bench/run.py, installed in each grading worker (never in a normal grader run).
 
-It wraps a few grader functions to time the phases of every notebook job into `grader.batch.PHASES`, which
-each job's timings carry back to the parent:
+bench/run.py hands `install` and `take_phases` to the grader as `grader.jobs.Instrumentation`. `install` wraps
+a few grader functions to time the phases of every notebook job into PHASES; the worker calls `take_phases`
+around each job, and the job's timings carry the figures back to the parent:
 
 - kernel_start: starting the sandboxed kernel (sandbox, bubblewrap, ipykernel boot)
 - agent: the grader's agent going into the kernel before the first cell; it imports torch, so the
@@ -71,12 +72,18 @@ class _TreeMeter:
 
 
 _meter: _TreeMeter | None = None
+PHASES: dict[str, float] = {}  # seconds per phase since the last take_phases(), in this worker
 
 
 def _add(name: str, seconds: float) -> None:
-    from grader.batch import PHASES
-
     PHASES[name] = PHASES.get(name, 0.0) + seconds
+
+
+def take_phases() -> dict[str, float]:
+    """The phases measured since the previous call (a worker calls it before and after each job)."""
+    taken = dict(PHASES)
+    PHASES.clear()
+    return taken
 
 
 def _timed(name: str, function: Any) -> Any:
@@ -119,10 +126,11 @@ class _CheckTimer:
 def install() -> None:
     """Wrap the grader's functions in this process (a worker's initializer)."""
     global _meter
-    import grader.batch as batch
+    import grader.checkrun as checkrun
+    import grader.exercise as exercise
+    import grader.jobs as jobs
     import grader.jupyter_glue as jupyter_glue
     import grader.kernel as kernel
-    import grader.runner as runner
     import grader.sandboxed as sandboxed
     import grader.session as session
 
@@ -146,10 +154,10 @@ def install() -> None:
     kernel.KernelSession._execute_silently = silently
     for name in ("call", "call_method", "defines", "variable"):
         setattr(session.StudentSession, name, _timed("calls", getattr(session.StudentSession, name)))
-    runner._NativeTracebacks = _CheckTimer
-    batch.run_checks = _timed("pytest", batch.run_checks)
+    checkrun._NativeTracebacks = _CheckTimer
+    exercise.run_checks = _timed("pytest", exercise.run_checks)
 
-    run_exercise = batch.run_exercise
+    run_exercise = jobs.run_exercise
 
     @functools.wraps(run_exercise)
     def measured(*args: Any, **kwargs: Any) -> Any:
@@ -164,4 +172,4 @@ def install() -> None:
             _add("kernel_peak_rss_mib", max((rss[pid] for pid in new), default=0) / 1024**2)
             _meter.forget(new)  # pids are reused: forget the job's processes
 
-    batch.run_exercise = measured
+    jobs.run_exercise = measured

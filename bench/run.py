@@ -42,9 +42,10 @@ sys.path.insert(0, str(HERE))  # `probe` for the workers (spawned workers get th
 import nbformat  # noqa: E402
 
 import probe  # noqa: E402
-from grader.options import GradingOptions
-from grader.batch import JobResult, grade_batch  # noqa: E402
+from grader.batch import grade_batch  # noqa: E402
 from grader.course import Course, load_course  # noqa: E402
+from grader.jobs import Instrumentation, JobResult  # noqa: E402
+from grader.options import GradingOptions  # noqa: E402
 from grader.pool import default_torch_threads, default_workers  # noqa: E402
 from grader.sandbox import Limits, resolve_isolation  # noqa: E402
 from grader.warm import warm_start_problem  # noqa: E402
@@ -122,8 +123,8 @@ def grade(batch: Path, out: Path, options: GradingOptions, workers: int,
           use_cache: bool) -> tuple[float, list[JobResult]]:
     jobs: list[JobResult] = []
     start = time.monotonic()
-    grade_batch(batch, out, options, workers=workers, use_cache=use_cache, on_job=jobs.append,
-                initializer=probe.install)
+    grade_batch(batch, out, options, workers=workers, use_cache=use_cache,
+                instrumentation=Instrumentation(probe.install, probe.take_phases, jobs.append))
     return time.monotonic() - start, jobs
 
 

@@ -8,8 +8,8 @@ written answers are not in it: they are applied when the report is assembled, so
 re-runs a kernel. A second run over an unchanged batch does no kernel work; changing one rubric file
 regrades only the notebooks of that exercise.
 
-Entries live in OUT/.instructor/cache/<student>/<exercise>.json (instructor only: check details), written
-atomically after the executed notebook they name, so a run killed at any point leaves either a complete
+Entries live in the OUT folder's cache folder (grader/layout.py), one `<student>/<exercise>.json` each
+(instructor only: check details), written atomically after the executed notebook they name, so a run killed at any point leaves either a complete
 entry or none. Only notebooks that were actually graded are stored; a kernel that could not start is tried
 again next time.
 """
@@ -28,7 +28,9 @@ from typing import Any
 from . import __version__
 from .course import Course
 from .files import write_atomic
-from .models import ExerciseRun
+from .layout import OutLayout
+from .models import CellNote, ExerciseRun, Outcome
+from .options import GradingOptions
 
 CACHE_FORMAT = 1
 # The kernel's behaviour and the checks' arithmetic depend on these as much as on the grader's code.
@@ -71,7 +73,7 @@ def exercise_fingerprint(course: Course, exercise: str) -> str:
     return digest.hexdigest()
 
 
-def options_fingerprint(options: Any) -> str:
+def options_fingerprint(options: GradingOptions) -> str:
     """The hash of what the instructor chose: isolation, limits (not the thread count), visibilities, secret."""
     limits = asdict(options.limits)
     limits.pop("torch_threads", None)  # speed only; a grade must not depend on it
@@ -94,16 +96,17 @@ def job_key(*, student: str, exercise: str, notebook_name: str, notebook_bytes: 
 
 
 class ResultCache:
-    """Entries under OUT/.instructor/cache/; `enabled=False` (--no-cache) still writes, never reads."""
+    """The entries of one OUT folder; `enabled=False` (--no-cache) still writes, never reads."""
 
-    def __init__(self, root: Path, enabled: bool = True) -> None:
-        self.root = root
+    def __init__(self, layout: OutLayout, enabled: bool = True) -> None:
+        self.layout = layout
+        self.root = layout.cache_dir()
         self.enabled = enabled
 
     def path(self, student: str, exercise: str) -> Path:
         return self.root / student / f"{exercise}.json"
 
-    def get(self, student: str, exercise: str, key: str, out_dir: Path) -> ExerciseRun | None:
+    def get(self, student: str, exercise: str, key: str) -> ExerciseRun | None:
         """The stored run when its key matches and the executed notebook it names is still in OUT unchanged."""
         if not self.enabled:
             return None
@@ -113,9 +116,9 @@ class ResultCache:
                 return None
             executed = entry.get("executed")
             if executed is not None:
-                if sha256((out_dir / student / executed["name"]).read_bytes()) != executed["sha256"]:
+                if sha256(self.layout.executed(student, executed["name"]).read_bytes()) != executed["sha256"]:
                     return None
-            return ExerciseRun.from_json(entry["run"])
+            return run_from_json(entry["run"])
         except (OSError, ValueError, KeyError, TypeError):
             return None  # no entry, or one this version cannot read: grade again
 
@@ -123,9 +126,28 @@ class ResultCache:
     def entry(key: str, run: ExerciseRun, executed_name: str | None, executed_text: str | None) -> str:
         executed = None if executed_text is None else {"name": executed_name,
                                                        "sha256": sha256(executed_text.encode("utf-8"))}
-        return json.dumps({"format": CACHE_FORMAT, "key": key, "executed": executed, "run": run.to_json()},
+        return json.dumps({"format": CACHE_FORMAT, "key": key, "executed": executed, "run": run_to_json(run)},
                           ensure_ascii=False)
 
     def put(self, student: str, exercise: str, key: str, run: ExerciseRun, executed_name: str | None,
             executed_text: str | None) -> None:
         write_atomic(self.path(student, exercise), self.entry(key, run, executed_name, executed_text), mode=0o600)
+
+
+def run_to_json(run: ExerciseRun) -> dict[str, Any]:
+    """An ExerciseRun as the cache stores it."""
+    return asdict(run)
+
+
+def run_from_json(data: dict[str, Any]) -> ExerciseRun:
+    """The ExerciseRun `run_to_json` stored; KeyError or TypeError when the entry is not one."""
+    return ExerciseRun(
+        exercise=data["exercise"], status=data["status"], message=data["message"], notebook=data["notebook"],
+        outcomes=tuple(Outcome(**o) for o in data["outcomes"]),
+        answers=dict(data["answers"]),
+        cells=tuple(CellNote(**c) for c in data["cells"]),
+        seconds=float(data["seconds"]),
+        collection_errors=tuple(data["collection_errors"]),
+        unmapped=tuple(data["unmapped"]),
+        grader_error=data.get("grader_error", ""),
+    )

@@ -112,8 +112,9 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
     """Grade every submission in SUBMISSIONS: a folder per student, a notebook file per student, or the
     "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
-    from .batch import INSTRUCTOR_DIR, grade_batch
+    from .batch import grade_batch
     from .export import write_exports
+    from .layout import OutLayout
     from .manual import load_manual_scores
     from .options import grading_options
     from .sandbox import resolve_isolation
@@ -127,7 +128,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     else:
         err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
                   highlight=False)
-    secret, _ = resolve_secret(secret_file, out_dir / INSTRUCTOR_DIR / "secret")
+    secret, _ = resolve_secret(secret_file, OutLayout(out_dir).secret())
     manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
     manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
     if executor == "dask":
@@ -164,7 +165,10 @@ def _warn(line: str) -> None:
 
 
 def _print_written(out_dir: Path, written: list[Path]) -> None:
-    out.print(f"feedback: {escape(str(out_dir))}/<student>/feedback.html and feedback.md", highlight=False)
+    from .layout import OutLayout
+
+    html = OutLayout(out_dir).feedback_html("<student>")
+    out.print(f"feedback: {escape(str(html))} and {html.with_suffix('.md').name}", highlight=False)
     for path in written:
         out.print(f"wrote {escape(str(path))}", highlight=False)
 

@@ -1,8 +1,8 @@
 """Grading on a dask.distributed cluster: each notebook job is a task on a dask worker (`--executor dask`).
 
-A task grades one notebook exactly as a local worker does (`batch.execute_job`: a sandboxed kernel started on
+A task grades one notebook exactly as a local worker does (`jobs.run_job`: a sandboxed kernel started on
 the dask worker's machine, checks and verdicts in the dask worker process, which is trusted like a local
-worker). What crosses to a worker is plain picklable data:
+worker). `DaskExecutor` is one of the two `jobs.JobExecutor`s. What crosses to a worker is plain picklable data:
 
 - once per batch (scattered to every worker): the grading options without the instructor's manual scores, and
   the course material (`rubrics/`, `reference/`, `exercises/`) as bytes. A worker writes it once into a private
@@ -11,8 +11,8 @@ worker). What crosses to a worker is plain picklable data:
 - per task: the notebook and the bytes of the student's other files (at most MAX_JOB_FILE_BYTES in all), which
   the worker writes into a scratch folder the sandbox copies them from.
 
-The executed notebook comes back as text with the result, and this process (the one running `grade`) writes
-it and the cache entry into OUT: workers never write there. Before grading, every worker must run the same
+The executed notebook comes back as text in the JobResult, as from a local worker, and the batch in this
+process (the one running `grade`) writes it and the cache entry into OUT: workers never write there. Before grading, every worker must run the same
 grader (code, Python and package versions: the cache key's fingerprint) and get the same isolation as this
 machine, with one thread per worker process; otherwise connecting is a UsageError naming the worker.
 
@@ -28,21 +28,17 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-import nbformat
-
-from .options import GradingOptions
-from .batch import (PHASES, JobResult, NotebookJob, execute_job, job_timings, keep_outputs, lost_job,
-                    setup_worker)
 from .cache import grader_fingerprint
 from .course import Course
 from .errors import GraderError, SandboxError, UsageError, WorkerMismatch
+from .jobs import JobResult, NotebookJob, lost_job, run_job, setup_worker
+from .options import GradingOptions
 from .sandbox import bwrap_problem, resolve_isolation
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler, and to find a worker connected to it
@@ -119,7 +115,7 @@ class RemoteState:
 
 @dataclass(frozen=True)
 class RemoteJob:
-    """A NotebookJob without local paths (files=(), no OUT), and the bytes of the student's other files."""
+    """A NotebookJob without local paths (files=()), and the bytes of the student's other files."""
 
     job: NotebookJob
     files: tuple[tuple[str, bytes], ...]
@@ -135,7 +131,7 @@ def remote_job(job: NotebookJob) -> RemoteJob:
             raise UsageError(f"the student's other files are over the {MAX_JOB_FILE_BYTES // 1024**2} MiB that can be "
                              "sent to a dask worker")
         files.append((path.name, data))
-    return RemoteJob(replace(job, files=(), out_dir=None, cache_key=None), tuple(files))
+    return RemoteJob(replace(job, files=()), tuple(files))
 
 
 # -- on a dask worker ---------------------------------------------------------------------------------------------
@@ -171,11 +167,9 @@ def identity_problem(found: dict[str, Any], expected: dict[str, Any]) -> str | N
 _ONE_AT_A_TIME = threading.Lock()  # pytest and the reference cache are per process: one notebook at a time
 
 
-def grade_remote(state: RemoteState, job: RemoteJob) -> tuple[JobResult, str | None]:
-    """The task: grade one notebook on this worker; returns the result and the executed notebook's text."""
+def grade_remote(state: RemoteState, job: RemoteJob) -> JobResult:
+    """The task: grade one notebook on this worker; the result carries the executed notebook's text."""
     with _ONE_AT_A_TIME:
-        PHASES.clear()
-        wall, cpu = time.monotonic(), time.process_time()
         problem = identity_problem(worker_identity(state.options.isolation.requested), state.identity)
         if problem is not None:
             raise WorkerMismatch(f"the dask worker on {socket.gethostname()} cannot grade it: {problem}")
@@ -189,9 +183,7 @@ def grade_remote(state: RemoteState, job: RemoteJob) -> tuple[JobResult, str | N
                 path = Path(folder) / Path(name).name
                 path.write_bytes(data)
                 paths.append(path)
-            run, executed = execute_job(worker, replace(job.job, files=tuple(paths)))
-        text = None if executed is None else nbformat.writes(executed)
-        return JobResult(job.job.student, job.job.exercise, run, job_timings(wall, cpu)), text
+            return run_job(worker, replace(job.job, files=tuple(paths)))
 
 
 # -- on the machine running `grade` -------------------------------------------------------------------------------
@@ -213,7 +205,9 @@ def worker_problems(identities: dict[str, Any], threads: dict[str, int], expecte
 
 
 class DaskExecutor:
-    """Runs a batch's jobs on a dask cluster: `with connect(address, options) as executor: grade_batch(...)`."""
+    """Runs a batch's jobs on a dask cluster: `with connect(address, options) as executor: grade_batch(...)`.
+
+    Like every `jobs.JobExecutor`, it writes nothing: the batch writes each result's outputs into OUT."""
 
     def __init__(self, client: Any, address: str, identity: dict[str, Any]) -> None:
         self.client, self.address, self.identity = client, address, identity
@@ -227,7 +221,7 @@ class DaskExecutor:
     def close(self) -> None:
         self.client.close()
 
-    def __call__(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
+    def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         """Results as tasks finish. At most twice as many tasks as worker threads are queued at once, so a
         Ctrl-C (or an error here) has little to cancel: queued tasks are cancelled; running ones finish their
         notebook on the worker and their result is dropped."""
@@ -276,12 +270,12 @@ class DaskExecutor:
             done.add(future)
 
     def _collect(self, future: Any, job: NotebookJob) -> JobResult:
-        """The task's result with its outputs written into OUT here, or `lost_job` for this notebook only."""
+        """The task's result, or `lost_job` for this notebook only."""
         from distributed import KilledWorker
         from distributed.client import FutureCancelledError
 
         try:
-            result, text = future.result()
+            return future.result()
         except KilledWorker:
             return lost_job(job, "the dask worker process grading it died (each time dask tried it)")
         except FutureCancelledError:
@@ -291,11 +285,6 @@ class DaskExecutor:
         except Exception as exc:  # a grader bug on the worker, or a result that does not unpickle
             return lost_job(job, f"the grader failed on it on a dask worker: {type(exc).__name__}: "
                                  f"{str(exc).splitlines()[0][:300] if str(exc) else ''}")
-        try:
-            keep_outputs(job, result.run, text)
-        except OSError as exc:
-            return lost_job(job, f"its executed notebook could not be written: {exc}")
-        return result
 
 
 def connect(address: str, options: GradingOptions) -> DaskExecutor:

@@ -15,7 +15,8 @@ from typing import Any
 from . import i18n
 from .errors import GraderError, UsageError
 from .files import write_atomic
-from .intake import INTAKE_DIR, intake_students
+from .intake import intake_students
+from .layout import FEEDBACK_HTML, FEEDBACK_MD, OutLayout
 from .reporters.canvas import write_canvas
 from .reporters.feedback_html import render_feedback_html
 from .reporters.feedback_md import PLOT_DIR, render_feedback_md
@@ -45,11 +46,11 @@ class ExportOptions:
 
 
 def load_reports(out_dir: Path) -> list[dict[str, Any]]:
-    """Every OUT/<student>/report.json, validated against the report schema, sorted by student."""
+    """Every student's report.json in OUT, validated against the report schema, sorted by student."""
     if not out_dir.is_dir():
         raise UsageError(f"reports folder not found: {out_dir}")
     reports = []
-    for path in sorted(out_dir.glob("*/report.json")):
+    for path in OutLayout(out_dir).reports():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -67,43 +68,36 @@ def load_reports(out_dir: Path) -> list[dict[str, Any]]:
 def write_feedback(report: dict[str, Any], student_dir: Path, course: Any | None, options: ExportOptions) -> None:
     """feedback.html and feedback.md (with its plots) for one student, in `student_dir`."""
     view = feedback_view(report, course, options.lang, options.show_after_due_date, student_dir)
-    write_atomic(student_dir / "feedback.html", render_feedback_html(view))
+    write_atomic(student_dir / FEEDBACK_HTML, render_feedback_html(view))
     text, files = render_feedback_md(view)
     for old in (student_dir / PLOT_DIR).glob("*.png"):
         if f"{PLOT_DIR}/{old.name}" not in files:
             old.unlink()
     for name, data in files.items():
         write_atomic(student_dir / name, data)
-    write_atomic(student_dir / "feedback.md", text)
+    write_atomic(student_dir / FEEDBACK_MD, text)
 
 
 def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | None,
                   options: ExportOptions = ExportOptions()) -> list[Path]:
     """Write every output for `reports` under `out_dir`; returns the batch-level files written."""
+    layout = OutLayout(out_dir)
     for report in reports:
-        student_dir = _student_dir(out_dir, report["student"])
-        write_feedback(report, student_dir, course, options)
+        write_feedback(report, layout.student_dir(report["student"]), course, options)
         if "gradescope" in options.formats:
-            write_gradescope(report, student_dir / "results.json", course, options.lang)
+            write_gradescope(report, layout.gradescope_results(report["student"]), course, options.lang)
     rubrics = course.rubrics.values() if course is not None else ()
     manual = frozenset(m.id for r in rubrics for q in r.questions for m in q.manual)
-    written = [out_dir / "summary.html"]
+    written = [layout.summary()]
     write_atomic(written[0], render_summary_html(class_stats(reports, manual), course, options.lang))
     if "junit" in options.formats:
-        written.append(out_dir / "junit.xml")
+        written.append(layout.junit())
         write_junit(reports, written[-1])
     if "canvas" in options.formats:
-        written.append(out_dir / "gradebook_canvas.csv")
+        written.append(layout.canvas_gradebook())
         write_canvas(reports, _exercise_maxima(reports, course), written[-1],
-                     intake_students(out_dir / ".instructor" / INTAKE_DIR, "canvas"))
+                     intake_students(layout.intake_dir(), "canvas"))
     return written
-
-
-def _student_dir(out_dir: Path, student: str) -> Path:
-    """OUT/<student>, refusing ids that would lead anywhere else (a report edited by hand)."""
-    if not student or student in (".", "..") or "/" in student or "\x00" in student:
-        raise UsageError(f"report for {student!r}: not a usable student id")
-    return out_dir / student
 
 
 def _exercise_maxima(reports: list[dict[str, Any]], course: Any | None) -> list[tuple[str, float]]:

@@ -58,7 +58,6 @@ from .errors import UsageError
 from .files import write_atomic
 from .notebook import MAX_NOTEBOOK_BYTES, exercise_id_of
 
-INTAKE_DIR = "intake"
 MANIFEST = "students.json"
 SUBMISSIONS_DIR = "submissions"
 CHUNK = 1024**2

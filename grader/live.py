@@ -28,7 +28,7 @@ from .errors import GraderError, ProtocolError, UsageError
 from .models import ExerciseResult
 from .notebook import exercise_id_of, load_notebook
 from .plugin import GraderPlugin
-from .runner import run_checks
+from .checkrun import run_checks
 from .scoring import score_questions
 from .reporters.selfcheck import render_html, render_text
 from .seeds import Seeds
@@ -163,7 +163,7 @@ def run_live_check(question: str | None = None, *, course: Course, exercise: str
     with _own_rng():
         run_checks([loaded.check_dir(exercise, "public")], plugin)
     answers = {m.answer: session.answer(m.answer) for q in rubric.questions for m in q.manual}
-    from .batch import answer_templates
+    from .exercise import answer_templates
 
     scored = score_questions(rubric, plugin.outcomes, answers, answer_templates(loaded))
     result = ExerciseResult(exercise, "graded", "graded", scored, nb_path.name if nb_path else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 CheckStatus = Literal["passed", "failed", "error", "timeout", "manual"]
@@ -117,19 +117,3 @@ class ExerciseRun:
             "unmapped_tests": list(self.unmapped),
             **({"grader_error": self.grader_error} if self.grader_error else {}),
         }
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ExerciseRun":
-        return cls(
-            exercise=data["exercise"], status=data["status"], message=data["message"], notebook=data["notebook"],
-            outcomes=tuple(Outcome(**o) for o in data["outcomes"]),
-            answers=dict(data["answers"]),
-            cells=tuple(CellNote(**c) for c in data["cells"]),
-            seconds=float(data["seconds"]),
-            collection_errors=tuple(data["collection_errors"]),
-            unmapped=tuple(data["unmapped"]),
-            grader_error=data.get("grader_error", ""),
-        )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .models import CheckResult, QuestionResult
-from .models import Outcome
+from .models import CheckResult, Outcome, QuestionResult
 from .rubric import ManualSpec, Rubric
 
 ManualScores = dict[str, tuple[float, str]]  # check id -> (points, comment)

@@ -93,7 +93,7 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
     kernel = KernelSession(nb, files, options.isolation, options.limits, warm=False)
     kernel.start_in_background()
     try:
-        from .batch import grade_notebook
+        from .exercise import grade_notebook
     except BaseException:
         kernel.close()
         raise

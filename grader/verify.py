@@ -15,7 +15,9 @@ import nbformat
 from nbformat import NotebookNode
 
 from .assign import build_exercise
-from .batch import GradedNotebook, NotebookJob, answer_templates, grade_notebooks, score_run
+from .options import GradingOptions
+from .exercise import GradedNotebook, answer_templates, score_run
+from .jobs import NotebookJob, grade_notebooks
 from .course import Course, read_course_notebook
 from .models import ExerciseResult
 from .options import GradingOptions, grading_options

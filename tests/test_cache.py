@@ -6,13 +6,17 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import nbformat
 import pytest
 
-import grader.batch
-from grader.options import GradingOptions
-from grader.batch import grade_batch
-from grader.cache import exercise_fingerprint, job_key, options_fingerprint
+import grader.exercise
+from grader.batch import grade_batch, keep_outputs
+from grader.cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
 from grader.course import load_course
+from grader.jobs import JobResult, NotebookJob
+from grader.layout import OutLayout
+from grader.models import ExerciseRun
+from grader.options import GradingOptions
 from grader.sandbox import Limits
 from minicourse import comparable, copy_tree, make_batch, make_course
 
@@ -20,11 +24,11 @@ SECRET = b"cache-test-secret-0123456789"
 
 
 class KernelStarts:
-    """Replaces batch.KernelSession: counts the kernels started, by exercise."""
+    """Replaces exercise.KernelSession: counts the kernels started, by exercise."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.exercises: list[str] = []
-        real = grader.batch.KernelSession
+        real = grader.exercise.KernelSession
         starts = self
 
         class Counting(real):  # type: ignore[misc, valid-type]
@@ -32,7 +36,7 @@ class KernelStarts:
                 starts.exercises.append(notebook.metadata["grader"]["exercise"])
                 super().__init__(notebook, *args, **kwargs)
 
-        monkeypatch.setattr(grader.batch, "KernelSession", Counting)
+        monkeypatch.setattr(grader.exercise, "KernelSession", Counting)
 
     def take(self) -> list[str]:
         taken, self.exercises = sorted(self.exercises), []
@@ -67,7 +71,7 @@ def graded(graded_once, tmp_path):
 
 
 def reports_of(out: Path, students=("s0", "s1")) -> dict[str, dict]:
-    return {s: json.loads((out / s / "report.json").read_text(encoding="utf-8")) for s in students}
+    return {s: json.loads(OutLayout(out).report(s).read_text(encoding="utf-8")) for s in students}
 
 
 def check_of(report: dict, check_id: str) -> dict:
@@ -85,7 +89,7 @@ def test_a_second_run_over_an_unchanged_batch_starts_no_kernel(graded, starts):
     assert started == [2] and [r["student"] for r in done] == ["s0", "s1"]  # progress as before
     assert [comparable(r) for r in again] == [comparable(r) for r in first]
     assert (root / "graded" / "gradebook.csv").read_text() == before
-    details = json.loads((root / "graded" / ".instructor" / "s1.json").read_text())
+    details = json.loads(OutLayout(root / "graded").details("s1").read_text())
     assert details["alpha"]["cached"] is True
     assert details["alpha"]["checks"]  # the failure details survive the cache
 
@@ -114,11 +118,11 @@ def test_a_changed_notebook_or_a_lost_executed_copy_regrades_that_notebook_only(
     root, options, _ = graded
     notebook = root / "submissions" / "s1" / "alpha.ipynb"
     notebook.write_text(notebook.read_text().replace("return x + 2", "return 2 * x"))
-    (root / "graded" / "s0" / "beta.ipynb").unlink()
+    OutLayout(root / "graded").executed("s0", "beta.ipynb").unlink()
     reports = grade_batch(root / "submissions", root / "graded", options)
     assert starts.take() == ["alpha", "beta"]
     assert reports[1]["exercises"][0]["score"] == 5  # s1's corrected double now scores
-    assert (root / "graded" / "s0" / "beta.ipynb").is_file()
+    assert OutLayout(root / "graded").executed("s0", "beta.ipynb").is_file()
 
 
 @pytest.mark.slow
@@ -192,7 +196,7 @@ def test_the_command_line_uses_the_cache_unless_told_not_to(graded):
 
     def cached() -> set[bool]:
         return {d["cached"] for s in ("s0", "s1")
-                for e, d in json.loads((root / "graded" / ".instructor" / f"{s}.json").read_text()).items()
+                for e, d in json.loads(OutLayout(root / "graded").details(s).read_text()).items()
                 if e != "stray"}
 
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -201,3 +205,27 @@ def test_the_command_line_uses_the_cache_unless_told_not_to(graded):
     result = CliRunner().invoke(main, [*args, "--no-cache"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert cached() == {False}
+
+
+def test_the_batch_writes_each_result_into_out_and_an_unwritable_out_costs_only_its_notebook(tmp_path):
+    """Whichever executor ran a job, the batch writes its executed notebook, then its cache entry."""
+    job = NotebookJob("s0", "alpha", nbformat.v4.new_notebook(), "alpha.ipynb")
+    graded = JobResult("s0", "alpha", ExerciseRun("alpha", "graded", "graded", "alpha.ipynb"), '{"cells": []}')
+    layout = OutLayout(tmp_path / "ok")
+    cache = ResultCache(layout)
+    assert keep_outputs(layout, cache, job, "key", graded) is graded
+    assert layout.executed("s0", "alpha.ipynb").read_text() == '{"cells": []}'
+    assert cache.get("s0", "alpha", "key") == graded.run
+    assert cache.get("s0", "alpha", "another key") is None
+
+    failed = JobResult("s0", "alpha", ExerciseRun("alpha", "not_gradable", "the kernel died", "alpha.ipynb"))
+    fresh = OutLayout(tmp_path / "fresh")
+    assert keep_outputs(fresh, ResultCache(fresh), job, "key", failed) is failed
+    assert not fresh.root.exists()  # no notebook ran, and a failed run is tried again next time: nothing kept
+
+    (tmp_path / "out").write_text("a file where OUT should be a folder")
+    unwritable = OutLayout(tmp_path / "out")
+    lost = keep_outputs(unwritable, ResultCache(unwritable), job, "key", graded)
+    assert (lost.student, lost.exercise, lost.run.status) == ("s0", "alpha", "not_gradable")
+    assert lost.run.message.startswith("this notebook could not be graded: its executed notebook could not be "
+                                       "written: [Errno 20] Not a directory")

@@ -8,7 +8,6 @@ import pickle
 import socket
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -16,11 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from grader import distributed as dist
-from grader.options import GradingOptions
-from grader.batch import NotebookJob
 from grader.cli import EXIT_USAGE, main
 from grader.course import load_course
 from grader.errors import GraderError, UsageError
+from grader.jobs import JobResult, NotebookJob
+from grader.layout import OutLayout
+from grader.models import ExerciseRun
+from grader.options import GradingOptions
 from minicourse import comparable, make_batch, make_course
 
 dask_distributed = pytest.importorskip("distributed", reason="needs dask.distributed: pip install -e '.[dask]'")
@@ -86,17 +87,17 @@ def test_dask_grades_as_the_local_pool_and_writes_outputs_here(course, cluster, 
     assert gradebook == (tmp_path / "local" / "gradebook.csv").read_text(encoding="utf-8")
     assert gradebook.splitlines()[1].startswith("s0,10,14,5,")  # the factor file was there: full alpha marks
     for student in ("s0", "s1"):
-        reports = [json.loads((tmp_path / out / student / "report.json").read_text(encoding="utf-8"))
+        reports = [json.loads(OutLayout(tmp_path / out).report(student).read_text(encoding="utf-8"))
                    for out in ("local", "dask")]
         assert comparable(reports[0]) == comparable(reports[1])
         for notebook in ("alpha.ipynb", "beta.ipynb"):  # written by this process, from the tasks' results
-            executed = nbformat.read(tmp_path / "dask" / student / notebook, as_version=4)
+            executed = nbformat.read(OutLayout(tmp_path / "dask").executed(student, notebook), as_version=4)
             assert any(cell.get("outputs") is not None for cell in executed.cells)
     # The cache entries written here are complete: a local run over the dask OUT runs no kernel.
     again = grade(*common, "--out", str(tmp_path / "dask"), "--workers", "2")
     assert again.exit_code == 0, again.output
     for student in ("s0", "s1"):
-        details = json.loads((tmp_path / "dask" / ".instructor" / f"{student}.json").read_text(encoding="utf-8"))
+        details = json.loads(OutLayout(tmp_path / "dask").details(student).read_text(encoding="utf-8"))
         assert details["alpha"]["cached"] and details["beta"]["cached"]
     assert (tmp_path / "dask" / "gradebook.csv").read_text(encoding="utf-8") == gradebook
 
@@ -179,11 +180,11 @@ def test_files_too_large_to_send_and_a_mismatched_worker_cost_only_their_noteboo
     too_large = NotebookJob("s0", "alpha", job(course).notebook, "alpha.ipynb", files=(big,))
     vanished = NotebookJob("s2", "alpha", job(course).notebook, "alpha.ipynb", files=(tmp_path / "gone.txt",))
     with dist.connect(cluster.scheduler_address, options) as executor:
-        [refused] = executor([too_large], options)
-        [unreadable] = executor([vanished], options)
+        [refused] = executor.run([too_large], options)
+        [unreadable] = executor.run([vanished], options)
         # A worker that joined after the check and runs another grader: the task refuses to grade.
         executor.identity = {**executor.identity, "grader": "another grader"}
-        [mismatched] = executor([job(course, "s1")], options)
+        [mismatched] = executor.run([job(course, "s1")], options)
     assert refused.run.status == "not_gradable"
     assert "the student's other files are over the 1 MiB that can be sent" in refused.run.message
     assert unreadable.run.message == ("this notebook could not be graded: gone.txt: cannot be read "
@@ -204,30 +205,22 @@ class _Finished:
         return self.outcome
 
 
-def test_a_cancelled_task_or_an_unwritable_out_costs_only_its_notebook(course, tmp_path):
+def test_a_cancelled_task_costs_only_its_notebook_and_a_finished_one_comes_back_unwritten(course):
     from distributed.client import FutureCancelledError
-
-    from grader.batch import JobResult
-    from grader.models import ExerciseRun
 
     executor = dist.DaskExecutor(client=None, address="tcp://nowhere:1", identity={})
     cancelled = executor._collect(_Finished(FutureCancelledError("k", "scheduler-connection-lost")), job(course))
     assert cancelled.run.message == ("this notebook could not be graded: its dask task was cancelled (the scheduler "
                                      "or its worker went away)")
-    (tmp_path / "out").write_text("a file where OUT should be a folder")
-    graded = JobResult("s0", "alpha", ExerciseRun("alpha", "graded", "graded", "alpha.ipynb"))
-    unwritable = executor._collect(_Finished((graded, "{}")), replace(job(course), out_dir=tmp_path / "out"))
-    assert unwritable.run.status == "not_gradable"
-    assert "its executed notebook could not be written: [Errno 20] Not a directory" in unwritable.run.message
-    written = executor._collect(_Finished((graded, "{}")), replace(job(course), out_dir=tmp_path / "ok"))
-    assert written is graded and (tmp_path / "ok" / "s0" / "alpha.ipynb").read_text() == "{}"
+    graded = JobResult("s0", "alpha", ExerciseRun("alpha", "graded", "graded", "alpha.ipynb"), "{}")
+    assert executor._collect(_Finished(graded), job(course)) is graded  # the batch writes it, as for local jobs
 
 
 @pytest.mark.slow
 def test_interrupting_cancels_the_outstanding_tasks(course, cluster, options):
     jobs = [job(course, f"s{i}", "import time\ntime.sleep(2)") for i in range(6)]
     with dist.connect(cluster.scheduler_address, options) as executor:
-        results = executor(jobs, options)
+        results = executor.run(jobs, options)
         first = next(results)
         with pytest.raises(KeyboardInterrupt):
             results.throw(KeyboardInterrupt)
@@ -246,9 +239,8 @@ def test_course_and_jobs_cross_as_plain_picklable_data(course, options, tmp_path
     state = dist.RemoteState(options, pack, dist.worker_identity(options.isolation.requested))
     extra = tmp_path / "factor.txt"
     extra.write_text("2")
-    remote = dist.remote_job(NotebookJob("s0", "alpha", job(course).notebook, "alpha.ipynb", files=(extra,),
-                                         out_dir=tmp_path, cache_key="k"))
-    assert remote.files == (("factor.txt", b"2"),) and remote.job.out_dir is None and remote.job.files == ()
+    remote = dist.remote_job(NotebookJob("s0", "alpha", job(course).notebook, "alpha.ipynb", files=(extra,)))
+    assert remote.files == (("factor.txt", b"2"),) and remote.job.files == ()
     assert pickle.loads(pickle.dumps(state)) == state
     assert pickle.loads(pickle.dumps(remote)).job.notebook == remote.job.notebook
 

@@ -7,9 +7,9 @@ import json
 import nbformat
 import pytest
 
-from grader.options import GradingOptions
-from grader.batch import grade_notebook
 from grader.course import load_course
+from grader.exercise import grade_notebook
+from grader.options import GradingOptions
 from grader.reporters.json_report import report_schema
 from grader.verify import with_wrong_solution
 

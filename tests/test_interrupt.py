@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from grader.cli import EXIT_INTERRUPTED
+from grader.layout import OutLayout
 from grader.reporters.json_report import validate_report
 from minicourse import comparable, make_batch, make_course
 
@@ -60,7 +61,7 @@ def grade(root: Path, out: str, isolation: str) -> subprocess.Popen:
 
 def reports(out: Path) -> dict[str, dict]:
     found = {}
-    for path in sorted(out.glob("*/report.json")):
+    for path in OutLayout(out).reports():
         data = json.loads(path.read_text(encoding="utf-8"))  # never half-written: it parses...
         validate_report(data)  # ... and matches its schema
         found[data["student"]] = comparable(data)
@@ -70,7 +71,7 @@ def reports(out: Path) -> dict[str, dict]:
 def midway(process: subprocess.Popen, out: Path) -> list[psutil.Process]:
     """Wait until some but not all students are graded; return the grader's processes at that moment."""
     deadline = time.monotonic() + 300
-    while len(list(out.glob("*/report.json"))) < 2:
+    while len(OutLayout(out).reports()) < 2:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -90,8 +91,8 @@ def finish_and_compare(root: Path, out: str, isolation: str, clean: dict) -> Non
     stdout, stderr = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, stderr
     assert reports(root / out) == clean
-    gradebook = (root / out / "gradebook.csv").read_text()
-    assert gradebook == (root / "clean" / "gradebook.csv").read_text()
+    gradebook = OutLayout(root / out).gradebook().read_text()
+    assert gradebook == OutLayout(root / "clean").gradebook().read_text()
     assert not list((root / out).rglob("*.tmp"))
 
 
@@ -110,7 +111,7 @@ def test_ctrl_c_keeps_finished_reports_and_the_rerun_grades_the_rest(setup):
     assert 2 <= len(kept) < STUDENTS
     assert all(kept[s] == clean[s] for s in kept)
     assert not list((root / "ctrl_c").rglob("*.tmp"))
-    gradebook = (root / "ctrl_c" / "gradebook.csv").read_text().splitlines()
+    gradebook = OutLayout(root / "ctrl_c").gradebook().read_text().splitlines()
     assert sorted(line.split(",")[0] for line in gradebook[1:]) == sorted(kept)  # rebuilt from the kept reports
     finish_and_compare(root, "ctrl_c", isolation, clean)
 

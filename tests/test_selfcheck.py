@@ -91,9 +91,11 @@ def test_breaks(student):
 
 
 def test_a_missing_reference_is_recorded_by_the_plugin_not_read_from_a_traceback(tmp_path):
-    from grader.plugin import GraderPlugin, Seeds, StudentSession
+    from grader.checkrun import run_checks
+    from grader.plugin import GraderPlugin
     from grader.rubric import load_rubric
-    from grader.runner import run_checks
+    from grader.seeds import Seeds
+    from grader.session import StudentSession
 
     (tmp_path / "checks").mkdir()
     (tmp_path / "checks" / "test_q.py").write_text(CHECKS_THAT_NEED_THE_REFERENCE, encoding="utf-8")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
-from urllib.parse import quote
 
 from .. import i18n
+from ..layout import OutLayout
 from .charts import histogram
 from .feedback_html import CSS
 from .stats import ClassStats, Rate
@@ -21,8 +21,8 @@ def _pct(value: float) -> str:
 
 
 def feedback_href(student: str) -> str:
-    """Relative link from OUT/summary.html to OUT/<student>/feedback.html (any Unicode id)."""
-    return quote(student, safe="") + "/feedback.html"
+    """Relative link from OUT/summary.html to the student's feedback.html (any Unicode id)."""
+    return OutLayout.feedback_href(student)
 
 
 def _rate_rows(rates: tuple[Rate, ...], label: dict[str, str], hint: dict[str, str] | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Run one exercise's pytest checks against a student session, in this (trusted) process."""
+"""Run one exercise's pytest checks against a student session, in this (trusted) process: pytest's wiring only."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from grader.plugin import GraderPlugin
 from grader.seeds import Seeds
 from grader.session import StudentSession
 from grader.rubric import load_rubric
-from grader.runner import run_checks
+from grader.checkrun import run_checks
 
 RUBRIC = """
 exercise = "{exercise}"
