@@ -117,16 +117,22 @@ def _train_result(student, *args, _seed=0, **kwargs):
 
 def _expect_train_result(result):
     if not isinstance(result, dict) or not {"model", "iterations", "accuracy", "losses"} <= set(result):
-        raise Feedback('train should return a dict with the keys "model", "iterations", "accuracy" and "losses".')
+        got = f"the keys {sorted(map(str, result))}" if isinstance(result, dict) else describe(result)
+        raise Feedback('train should return a dict with the keys "model", "iterations", "accuracy" and "losses", '
+                       f"but it returned {got}.")
     if not isinstance(result["iterations"], int) or isinstance(result["iterations"], bool):
-        raise Feedback('result["iterations"] should be an int: the index of the last iteration run.')
+        raise Feedback('result["iterations"] should be an int (the index of the last iteration run), but it is '
+                       f'{describe(result["iterations"])}.')
     if not isinstance(result["accuracy"], float):
-        raise Feedback('result["accuracy"] should be a Python float (correct.item() / train_y.size(0)).')
+        raise Feedback('result["accuracy"] should be a Python float (correct.item() / train_y.size(0)), but it is '
+                       f'{describe(result["accuracy"])}.')
     losses = result["losses"]
     if not isinstance(losses, list) or not all(isinstance(v, float) for v in losses):
-        raise Feedback('result["losses"] should be a list of Python floats (loss.item() of each iteration).')
+        raise Feedback('result["losses"] should be a list of Python floats (loss.item() of each iteration), but it '
+                       f"is {describe(losses)}.")
     if len(losses) != result["iterations"] + 1:
-        raise Feedback('result["losses"] should hold one loss per iteration run: iterations + 1 values.')
+        raise Feedback('result["losses"] should hold one loss per iteration run (iterations + 1 = '
+                       f'{result["iterations"] + 1} values), but it holds {len(losses)}.')
 
 
 def _close_lists(a, b, n=None) -> bool:
@@ -140,7 +146,7 @@ def _close_lists(a, b, n=None) -> bool:
 def test_make_data_lesson_data(student):
     result = student.call("make_data", _seed=0)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise Feedback("make_data() should return the pair (train_x, train_y).")
+        raise Feedback(f"make_data() should return the pair (train_x, train_y), but it returned {describe(result)}.")
     x, y = result
     rx, ry = _lesson_data()
     tx, ty = _tensor_of(x), _tensor_of(y)
@@ -162,7 +168,7 @@ def test_make_data_lesson_data(student):
 def test_model_lesson_model(student):
     module = student.call("LR", _seed=LESSON_SEED)
     if not isinstance(module, ModuleValue):
-        raise Feedback("LR() should create an nn.Module (class LR(nn.Module)).")
+        raise Feedback(f"LR() should create an nn.Module (class LR(nn.Module)), but it created {describe(module)}.")
     weight, bias = module.state.get("features.weight"), module.state.get("features.bias")
     if weight is None or bias is None or tuple(weight.shape) != (1, 2) or tuple(bias.shape) != (1,):
         raise Feedback("LR should hold self.features = nn.Linear(2, 1) (parameters features.weight [1, 2] and "
@@ -233,7 +239,8 @@ def test_convergence_lesson_data(student):
         return
     if not isinstance(result, dict) or not isinstance(result.get("accuracy"), float) or not isinstance(
             result.get("iterations"), int):
-        raise Feedback('train should return a dict with "accuracy" (float) and "iterations" (int).')
+        raise Feedback('train should return a dict with "accuracy" (float) and "iterations" (int), but it returned '
+                       f"{describe(result)}.")
     if not result["accuracy"] > 0.99 or not 0 <= result["iterations"] < 1000:
         raise Feedback(f"On the lesson's data train reached accuracy {result['accuracy']:.3f} at iteration "
                        f"{result['iterations']}; it should pass 0.99 within 1000 iterations (the lesson's run does at "
