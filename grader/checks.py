@@ -18,6 +18,7 @@ __all__ = [
 MARKER = "grader_check"
 NOT_IMPLEMENTED = "builtins.NotImplementedError"
 _notes: list[str] = []
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def check(question: str, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -137,15 +138,15 @@ def expect_raises(call: Callable[[], Any], error: str, *, what: str) -> StudentE
 
 
 def values_of(value: Any) -> list[float] | None:
-    """The numbers a value holds, flattened, when it is a plain number, a plain tensor or numpy array (not bool),
-    or a list/tuple of those; None for anything else (objects, tensor subclasses, strings, bools)."""
+    """The numbers a value holds, flattened, when it is a plain number (not bool), a plain floating-point tensor or
+    numpy array, or a list/tuple of those; None for anything else (objects, tensor subclasses, strings, bools)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         return [float(value)]
     if isinstance(value, TensorValue):
-        if not (value.exact_type or _is_numpy(value)) or value.dtype == "bool":
-            return None
+        if not (value.exact_type or _is_numpy(value)) or value.dtype not in _FLOAT_DTYPES:
+            return None  # a gradient or a loss is never an integer tensor
         return [float(v) for v in _flatten(value.values)]
     if isinstance(value, (list, tuple)):
         out: list[float] = []

@@ -118,7 +118,8 @@ def test_the_lessons_form_passes_without_a_note():
 
 
 @pytest.mark.parametrize("value", [True, "9", None, ObjectValue("Nine", "9"),
-                                   tensor([9.0], exact_type=False, class_name="Rigged"), tensor([True], dtype="bool")])
+                                   tensor([9.0], exact_type=False, class_name="Rigged"), tensor([True], dtype="bool"),
+                                   tensor([[9]], shape=[1, 1], dtype="int64")])
 def test_forms_that_are_not_values_fail_and_say_what_was_received(value):
     with pytest.raises(Feedback, match=r"should be 9 .*but it is"):
         expect_values(value, 9.0, what="w.grad", lesson_form="tensor([9.])")

@@ -76,7 +76,7 @@ def test_the_inplace_stub_fails_grade_check(options, tmp_path):
 
 def test_an_agent_rebound_by_the_notebook_earns_nothing_it_does_not_compute(options):
     """The corpus case `rebinds_the_agent`: forged, perfect-looking replies with made-up values score 0."""
-    from tests.adversarial.corpus import REBOUND_AGENT
+    from adversarial.corpus import REBOUND_AGENT
 
     nb = _reference(options.course, "autograd")
     nb.cells.append(nbformat.v4.new_code_cell(REBOUND_AGENT))
