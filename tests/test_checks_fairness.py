@@ -283,3 +283,10 @@ def test_notes_are_module_state_cleared_by_take_notes():
     checks.note("a")
     checks.note("b")
     assert take_notes() == "a b" and take_notes() == ""
+
+
+def test_a_diagnostic_shows_the_received_form(autograd_public):
+    with pytest.raises(Feedback, match=r"should return tensor\(\[9.\]\) but returned tensor\(\[7.\]\)"):
+        autograd_public.test_grad_tensors_lesson_value(_autograd_student(weighted_backward=tensor([7.0])))
+    with pytest.raises(Feedback, match=r"but returned a float 12 = 2\*5"):
+        autograd_public.test_grad_tensors_lesson_value(_autograd_student(weighted_backward=12.0))

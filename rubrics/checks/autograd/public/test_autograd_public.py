@@ -19,6 +19,15 @@ def _is(value, expected) -> bool:
     return got is not None and len(got) == len(expected) and all(abs(g - e) <= 1e-5 for g, e in zip(got, expected))
 
 
+def _shown(value) -> str:
+    """How a value that holds one number reads to the student: torch's print for a tensor, else the number."""
+    number = values_of(value)[0]
+    text = f"{number:g}." if float(number).is_integer() else f"{number:.4f}"
+    if isinstance(value, TensorValue):
+        return f"tensor([{text}])" if tuple(value.shape) == (1,) else f"{describe(value)} holding {text}"
+    return f"{describe(value)} {number:g}"
+
+
 def _call_text(name, args) -> str:
     return f"{name}({', '.join(map(repr, args))})"
 
@@ -35,7 +44,7 @@ def _expect_runtime_error(student, name, args, why):
 def test_retain_graph_lesson_value(student):
     grad = student.call("backward_twice", 1.0, 2.0, True)
     if _is(grad, [5.0]):
-        raise Feedback("backward_twice(1., 2., True) should return 10 (tensor([10.]) in the lesson) but returned 5, "
+        raise Feedback(f"backward_twice(1., 2., True) should return tensor([10.]) but returned {_shown(grad)}, "
                        "the gradient of a single pass: call y.backward(retain_graph=True) and then y.backward() "
                        "again; the two gradients add up.")
     expect_values(grad, 10.0, what="w.grad after two backward passes (w=1, x=2, retain_graph=True)",
@@ -51,12 +60,13 @@ def test_retain_graph_lesson_value(student):
 def test_grad_tensors_lesson_value(student):
     grad = student.call("weighted_backward", 1.0, 2.0, (1.0, 2.0))
     if _is(grad, [7.0]):
-        raise Feedback("weighted_backward(1., 2., (1., 2.)) should return 9 but returned 7 = 5 + 2, the unweighted "
-                       "sum: gradient= weights each output, w.grad = 1*dy0/dw + 2*dy1/dw = 1*5 + 2*2 = 9. Pass "
+        raise Feedback(f"weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned {_shown(grad)} "
+                       "= 5 + 2, the unweighted sum: gradient= weights each output, w.grad = 1*dy0/dw + 2*dy1/dw = 1*5 + 2*2 = 9. Pass "
                        "gradient=torch.tensor(weights) to loss.backward.")
     if _is(grad, [12.0]):
-        raise Feedback("weighted_backward(1., 2., (1., 2.)) should return 9 but returned 12 = 2*5 + 1*2: the weights "
-                       "are paired with the wrong outputs. weights[0] weights y0 = a*b, weights[1] weights y1 = a+b.")
+        raise Feedback(f"weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned {_shown(grad)} "
+                       "= 2*5 + 1*2: the weights are paired with the wrong outputs. weights[0] weights y0 = a*b, "
+                       "weights[1] weights y1 = a+b.")
     expect_values(grad, 9.0, what="w.grad for w=1, x=2, weights=(1, 2)", lesson_form="tensor([9.])")
 
 
