@@ -10,11 +10,15 @@ import pytest
 from .codec import Handle, MissingDefinition, ModuleValue, ObjectValue, StudentException, TensorValue
 
 __all__ = [
-    "check", "Feedback", "expect_tensor", "expect_close", "expect_raises", "describe",
+    "check", "Feedback", "expect_tensor", "expect_close", "expect_raises", "expect_values", "raised",
+    "values_of", "note", "take_notes", "describe",
     "StudentException", "MissingDefinition", "TensorValue", "ModuleValue", "ObjectValue", "Handle",
 ]
 
 MARKER = "grader_check"
+NOT_IMPLEMENTED = "builtins.NotImplementedError"
+_notes: list[str] = []
+_FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def check(question: str, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -35,11 +39,28 @@ class Feedback(AssertionError):
         self.reveals_values = reveals_values
 
 
+def note(message: str) -> None:
+    """Say why a passing check passed although the answer's form was unusual (shown with the pass, never silent)."""
+    _notes.append(message)
+
+
+def take_notes() -> str:
+    """The notes the current check left (joined), clearing them for the next check."""
+    text = " ".join(_notes)
+    _notes.clear()
+    return text
+
+
 def describe(value: Any) -> str:
     """A short, student-readable name for what a function returned."""
     if isinstance(value, TensorValue):
+        if _is_numpy(value):
+            return f"a numpy array of dtype {value.dtype} and shape {list(value.shape)}"
         kind = "tensor" if value.exact_type else f"tensor subclass {value.class_name}"
         return f"{kind} of dtype {value.dtype} and shape {list(value.shape)}"
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({_kind(v) for v in value})
+        return f"a {type(value).__name__} of {len(value)} item(s)" + (f" ({', '.join(kinds)})" if kinds else "")
     if isinstance(value, ModuleValue):
         return f"nn.Module {value.class_name}"
     if isinstance(value, ObjectValue):
@@ -93,15 +114,102 @@ def expect_close(actual: Any, expected: float, *, atol: float = 1e-6, rtol: floa
     return float(actual)
 
 
+def raised(exc: StudentException, error: str) -> bool:
+    """True if the student's exception is the built-in `error` or a subclass of it, and not a NotImplementedError.
+
+    NotImplementedError subclasses RuntimeError: an untouched TODO stub must never count as "raises RuntimeError".
+    """
+    wanted = error if "." in error else f"builtins.{error}"
+    return exc.is_a(wanted) and not exc.is_a(NOT_IMPLEMENTED)
+
+
 def expect_raises(call: Callable[[], Any], error: str, *, what: str) -> StudentException:
-    """Require that calling into the student's code raises `error` (e.g. "RuntimeError")."""
+    """Require that calling into the student's code raises `error` (e.g. "RuntimeError"), never NotImplementedError."""
     try:
         value = call()
     except StudentException as exc:
-        if not exc.is_a(error):
+        if exc.is_a(NOT_IMPLEMENTED):
+            raise Feedback(f"{what} should raise {error}, but it raised NotImplementedError: the TODO stub is still "
+                           "there (a stub never counts as the expected error)") from None
+        if not raised(exc, error):
             raise Feedback(f"{what} should raise {error}, but it raised {exc.type_name}") from None
         return exc
     raise Feedback(f"{what} should raise {error}, but it returned {describe(value)}")
+
+
+def values_of(value: Any) -> list[float] | None:
+    """The numbers a value holds, flattened, when it is a plain number (not bool), a plain floating-point tensor or
+    numpy array, or a list/tuple of those; None for anything else (objects, tensor subclasses, strings, bools)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, TensorValue):
+        if not (value.exact_type or _is_numpy(value)) or value.dtype not in _FLOAT_DTYPES:
+            return None  # a gradient or a loss is never an integer tensor
+        return [float(v) for v in _flatten(value.values)]
+    if isinstance(value, (list, tuple)):
+        out: list[float] = []
+        for item in value:
+            part = values_of(item)
+            if part is None:
+                return None
+            out += part
+        return out
+    return None
+
+
+def expect_values(actual: Any, expected: float | Sequence[float], *, what: str, lesson_form: str,
+                  atol: float = 1e-5, rtol: float = 1e-5) -> list[float]:
+    """Require the expected value(s), whatever the container: a number, a 0-d or one-element tensor, a list or
+    tuple. For a scalar `expected` the lesson's form is a float32 tensor of shape [1]; for a list, a list of
+    those. Any other accepted form leaves a note saying what was accepted. Returns the values."""
+    scalar = isinstance(expected, (int, float))
+    want = [float(expected)] if scalar else [float(v) for v in expected]
+    shown_want = _fmt_numbers(want)
+    got = values_of(actual)
+    if got is None:
+        raise Feedback(f"{what} should be {shown_want} ({lesson_form} in the lesson; a number, a one-element tensor "
+                       f"or a list with the same value is accepted too), but it is {describe(actual)}",
+                       reveals_values=True)
+    if len(got) != len(want):
+        raise Feedback(f"{what} should hold {len(want)} value(s) ({shown_want}), but {describe(actual)} holds "
+                       f"{len(got)}: {_fmt_numbers(got)}", reveals_values=True)
+    if not all(math.isfinite(v) for v in got):
+        raise Feedback(f"{what} contains NaN or infinity: {_fmt_numbers(got)}")
+    if not all(math.isclose(g, w, rel_tol=rtol, abs_tol=atol) for g, w in zip(got, want)):
+        raise Feedback(f"{what} should be {shown_want}, but it is {_fmt_numbers(got)}", reveals_values=True)
+    lesson = _is_lesson_tensor(actual) if scalar else (
+        isinstance(actual, list) and all(_is_lesson_tensor(v) for v in actual))
+    if not lesson:
+        note(f"{what}: accepted {describe(actual)} for its value {shown_want}; the lesson's form is {lesson_form}.")
+    return got
+
+
+def _is_lesson_tensor(value: Any) -> bool:
+    return isinstance(value, TensorValue) and value.exact_type and value.dtype == "float32" and \
+        tuple(value.shape) == (1,)
+
+
+def _is_numpy(value: TensorValue) -> bool:
+    return value.class_name.startswith("numpy.")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, TensorValue):
+        return "numpy arrays" if _is_numpy(value) else "tensors" if value.exact_type else "tensor subclasses"
+    return "None" if value is None else f"{type(value).__name__}s"
+
+
+def _flatten(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return [v for item in values for v in _flatten(item)]
+    return [values]
+
+
+def _fmt_numbers(values: Sequence[float]) -> str:
+    shown = ", ".join(f"{v:.4g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+    return shown if len(values) == 1 else f"[{shown}]"
 
 
 def _fmt(tensor: Any) -> str:

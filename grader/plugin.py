@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .checks import MARKER, Feedback
+from .checks import MARKER, Feedback, take_notes
 from .codec import MissingDefinition, StudentException
 from .errors import CallTimeout, KernelDied, ProtocolError, ReferenceUnavailable
 from .models import REFERENCE_UNAVAILABLE, Outcome
@@ -78,8 +78,9 @@ class GraderPlugin:
         return f"{self.rubric.exercise}.{marker.kwargs['question']}.{marker.kwargs['name']}"
 
     def _classify(self, check_id: str, call: pytest.CallInfo[None], report: pytest.TestReport) -> Outcome:
+        notes = take_notes()  # what a passing check accepted although its form was unusual
         if call.excinfo is None:
-            return Outcome(check_id, "passed", "")
+            return Outcome(check_id, "passed", _clip(notes))
         exc = call.excinfo.value
         spec = self._specs.get(check_id)
         hidden = spec is None or spec.visibility != "public"

@@ -38,6 +38,33 @@ def weighted_backward(w, x, weights):
     return torch.tensor([0.0])
 """
 
+# The TODO stub for weighted_backward, and a cell that replaces the in-kernel agent with an object answering the
+# grader's requests itself (it sees each request, nonce included): a perfect-looking plain tensor (exact type,
+# float32, shape [1], leaf, no grad) whose value it makes up without doing the work (dy0/dw + dy1/dw, the weights
+# ignored). Every other request goes to the real agent. Only values on unpredictable inputs can catch this.
+REBOUND_AGENT = """
+import json
+from IPython.display import display
+
+def weighted_backward(w, x, weights):
+    raise NotImplementedError("TODO: implement weighted_backward")
+
+class _Forger:
+    def __init__(self, real):
+        self.real = real
+    def handle(self, request_json):
+        request = json.loads(request_json)
+        if request.get("target") != "weighted_backward":
+            return self.real.handle(request_json)
+        w, x = request["args"][0], request["args"][1]
+        display({"application/vnd.grader.response+json": {"nonce": request["nonce"], "ok": True, "value": {
+            "kind": "tensor", "dtype": "float32", "shape": [1], "values": [(2 * w + x + 1) + 2.0],
+            "requires_grad": False, "grad_fn": None, "is_leaf": True, "exact_type": True,
+            "class": "torch.Tensor"}}}, raw=True)
+
+__grader_agent__ = _Forger(__grader_agent__)
+"""
+
 KERNEL_KILLERS = [
     Case("sys_exit", "kernel killer", ("import sys\nsys.exit(1)",)),
     Case("raise_systemexit", "kernel killer", ("raise SystemExit('bye')",)),
@@ -141,6 +168,7 @@ FORGERY = [
           "        'grad_fn': None, 'is_leaf': True, 'exact_type': True, 'class': 'torch.Tensor'}}}, raw=True)\n"
           "    return torch.tensor([0.0])",), zero=frozenset({"grad_tensors"}),
          check_message="expected one answer to the call, got 2"),
+    Case("rebinds_the_agent", "forgery", (REBOUND_AGENT,), zero=frozenset({"grad_tensors"})),
     Case("rigged_tensor_subclass", "forgery",
          ("import torch\nclass Yes(torch.Tensor):\n    def __eq__(self, o): return True\n"
           "    def __sub__(self, o): return torch.zeros(1)\n    def __abs__(self): return torch.zeros(1)\n"

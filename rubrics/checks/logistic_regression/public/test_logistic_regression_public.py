@@ -16,7 +16,8 @@ import functools
 
 import torch
 
-from grader.checks import Feedback, MissingDefinition, StudentException, check, expect_tensor
+from grader.checks import (Feedback, MissingDefinition, StudentException, check, describe, expect_tensor,
+                           note, values_of)
 from grader.codec import ModuleValue, TensorValue
 
 LESSON_CONFIGS = [(1.7, 1), (1, 1), (5, 1), (1.7, 5), (1.7, -1)]
@@ -29,11 +30,11 @@ LESSON_SEED = 10
 
 
 @functools.lru_cache(maxsize=None)
-def _lesson_data():
-    """Step 1 of the lesson, as printed: (train_x [200, 2], train_y [200])."""
+def _lesson_data(mean_value=1.7, bias=1):
+    """Step 1 of the lesson, as printed (other mean_value/bias: the same script): (train_x [200, 2], train_y [200])."""
     with torch.random.fork_rng():
         torch.manual_seed(LESSON_SEED)
-        sample_nums, mean_value, bias = 100, 1.7, 1
+        sample_nums = 100
         n_data = torch.ones(sample_nums, 2)
         x0 = torch.normal(mean_value * n_data, 1) + bias
         y0 = torch.zeros(sample_nums)
@@ -75,7 +76,8 @@ def _simulate(x, y, *, steps=1000, lr=0.01, momentum=0.9, target_acc=0.99, zero_
         acc = (y_pred.ge(0.5).float().squeeze() == y).sum().item() / y.size(0)
         if stop and acc > target_acc:
             break
-    return {"iterations": iteration, "accuracy": acc, "losses": losses}
+    return {"iterations": iteration, "accuracy": acc, "losses": losses,
+            "state": {"features.weight": weight.detach().clone(), "features.bias": bias.detach().clone()}}
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,16 +117,22 @@ def _train_result(student, *args, _seed=0, **kwargs):
 
 def _expect_train_result(result):
     if not isinstance(result, dict) or not {"model", "iterations", "accuracy", "losses"} <= set(result):
-        raise Feedback('train should return a dict with the keys "model", "iterations", "accuracy" and "losses".')
+        got = f"the keys {sorted(map(str, result))}" if isinstance(result, dict) else describe(result)
+        raise Feedback('train should return a dict with the keys "model", "iterations", "accuracy" and "losses", '
+                       f"but it returned {got}.")
     if not isinstance(result["iterations"], int) or isinstance(result["iterations"], bool):
-        raise Feedback('result["iterations"] should be an int: the index of the last iteration run.')
+        raise Feedback('result["iterations"] should be an int (the index of the last iteration run), but it is '
+                       f'{describe(result["iterations"])}.')
     if not isinstance(result["accuracy"], float):
-        raise Feedback('result["accuracy"] should be a Python float (correct.item() / train_y.size(0)).')
+        raise Feedback('result["accuracy"] should be a Python float (correct.item() / train_y.size(0)), but it is '
+                       f'{describe(result["accuracy"])}.')
     losses = result["losses"]
     if not isinstance(losses, list) or not all(isinstance(v, float) for v in losses):
-        raise Feedback('result["losses"] should be a list of Python floats (loss.item() of each iteration).')
+        raise Feedback('result["losses"] should be a list of Python floats (loss.item() of each iteration), but it '
+                       f"is {describe(losses)}.")
     if len(losses) != result["iterations"] + 1:
-        raise Feedback('result["losses"] should hold one loss per iteration run: iterations + 1 values.')
+        raise Feedback('result["losses"] should hold one loss per iteration run (iterations + 1 = '
+                       f'{result["iterations"] + 1} values), but it holds {len(losses)}.')
 
 
 def _close_lists(a, b, n=None) -> bool:
@@ -138,7 +146,7 @@ def _close_lists(a, b, n=None) -> bool:
 def test_make_data_lesson_data(student):
     result = student.call("make_data", _seed=0)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise Feedback("make_data() should return the pair (train_x, train_y).")
+        raise Feedback(f"make_data() should return the pair (train_x, train_y), but it returned {describe(result)}.")
     x, y = result
     rx, ry = _lesson_data()
     tx, ty = _tensor_of(x), _tensor_of(y)
@@ -160,7 +168,7 @@ def test_make_data_lesson_data(student):
 def test_model_lesson_model(student):
     module = student.call("LR", _seed=LESSON_SEED)
     if not isinstance(module, ModuleValue):
-        raise Feedback("LR() should create an nn.Module (class LR(nn.Module)).")
+        raise Feedback(f"LR() should create an nn.Module (class LR(nn.Module)), but it created {describe(module)}.")
     weight, bias = module.state.get("features.weight"), module.state.get("features.bias")
     if weight is None or bias is None or tuple(weight.shape) != (1, 2) or tuple(bias.shape) != (1,):
         raise Feedback("LR should hold self.features = nn.Linear(2, 1) (parameters features.weight [1, 2] and "
@@ -231,7 +239,8 @@ def test_convergence_lesson_data(student):
         return
     if not isinstance(result, dict) or not isinstance(result.get("accuracy"), float) or not isinstance(
             result.get("iterations"), int):
-        raise Feedback('train should return a dict with "accuracy" (float) and "iterations" (int).')
+        raise Feedback('train should return a dict with "accuracy" (float) and "iterations" (int), but it returned '
+                       f"{describe(result)}.")
     if not result["accuracy"] > 0.99 or not 0 <= result["iterations"] < 1000:
         raise Feedback(f"On the lesson's data train reached accuracy {result['accuracy']:.3f} at iteration "
                        f"{result['iterations']}; it should pass 0.99 within 1000 iterations (the lesson's run does at "
@@ -239,13 +248,44 @@ def test_convergence_lesson_data(student):
 
 
 # ----------------------------------------------------------------------------- experiments
-def _outcome(student, name, *args, **kwargs):
+def _own_composition(student, mean_value, bias, seed):
+    """("returned", value) of the student's own train(*make_data(mean_value=m, bias=b)), or ("raised", which call
+    raised what)."""
     try:
-        return "returned", student.call(name, *args, **kwargs)
+        data = student.call("make_data", mean_value=mean_value, bias=bias, _seed=seed)
     except StudentException as exc:
-        if exc.type_name == "NotImplementedError" and name == "experiment":
-            raise
-        return "raised", exc.type_name
+        return "raised", f"make_data(mean_value={mean_value}, bias={bias}) raised {exc.type_name}"
+    args = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+    try:
+        return "returned", student.call("train", *args)
+    except StudentException as exc:
+        return "raised", f"train on that data raised {exc.type_name}"
+
+
+def _matches_run(value, run) -> bool:
+    """`value` is train's result dict for a trusted run: same iterations, accuracy, losses and final parameters."""
+    if not isinstance(value, dict) or not {"model", "iterations", "accuracy", "losses"} <= set(value):
+        return False
+    accuracy, losses, model = values_of(value["accuracy"]), values_of(value["losses"]), value["model"]
+    if value["iterations"] != run["iterations"] or accuracy is None or len(accuracy) != 1 or losses is None:
+        return False
+    if abs(accuracy[0] - run["accuracy"]) > 1e-6 or not _close_lists(losses, run["losses"]):
+        return False
+    return isinstance(model, ModuleValue) and all(
+        name in model.state and torch.allclose(model.state[name].to_torch().detach().double(), want.double(),
+                                               rtol=1e-4, atol=1e-5) for name, want in run["state"].items())
+
+
+def _run_text(value) -> str:
+    if isinstance(value, dict) and {"iterations", "accuracy"} <= set(value):
+        return f"iterations={value['iterations']!r}, accuracy={value['accuracy']!r}"
+    return describe(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _lesson_experiment(mean_value, bias):
+    """The lesson's script on make_data(mean_value, bias) with train's defaults, in this process."""
+    return _simulate(*_lesson_data(mean_value, bias))
 
 
 def _same(a, b) -> bool:
@@ -264,25 +304,44 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _matches_composition(student, mean_value, bias, seed) -> bool:
-    """experiment(m, b) behaves as train(*make_data(mean_value=m, bias=b)), both the student's own."""
-    got = _outcome(student, "experiment", mean_value, bias, _seed=seed)
-    data = _outcome(student, "make_data", mean_value=mean_value, bias=bias, _seed=seed)
-    if data[0] == "raised":
-        expected = data
-    else:
-        args = tuple(data[1]) if isinstance(data[1], (tuple, list)) else (data[1],)
-        expected = _outcome(student, "train", *args)
-    return got[0] == expected[0] and _same(got[1], expected[1])
+def _experiment_problem(student, mean_value, bias, seed):
+    """None when experiment(m, b) returns what train(*make_data(mean_value=m, bias=b)) returns, else why not.
+
+    An exception is never agreement. The result is compared with the student's own composition and, when that
+    differs or raises, with the lesson's script run on the same data here."""
+    call, composition = f"experiment({mean_value}, {bias})", f"train(*make_data(mean_value={mean_value}, bias={bias}))"
+    own = _own_composition(student, mean_value, bias, seed)
+    try:
+        got = student.call("experiment", mean_value, bias, _seed=seed)
+    except StudentException as exc:
+        if "implement experiment" in exc.message:
+            raise
+        if own[0] == "raised" and own[1].startswith("train") and not _model_is_right(student):
+            note(f"{call} not judged: train fails with your LR (marked in the model question).")
+            return None
+        why = own[1] if own[0] == "raised" else f"your own {composition} returns normally"
+        return (f"{call} should return train's result dict, but it raised {exc.type_name} ({why}): an exception "
+                "never counts as the expected result.")
+    if own[0] == "returned" and _same(got, own[1]):
+        return None
+    lesson = _lesson_experiment(mean_value, bias)
+    if _matches_run(got, lesson):
+        note(f"{call} matches the lesson's {composition}; your own {composition} "
+             f"{own[1] if own[0] == 'raised' else 'returned something else'} when the check called it.")
+        return None
+    received = own[1] if own[0] == "raised" else f"returned {_run_text(own[1])}"
+    return (f"{call} returned {_run_text(got)}, which matches neither your own {composition} (which {received}) "
+            f"nor the lesson's script on that data (iterations={lesson['iterations']}, "
+            f"accuracy={lesson['accuracy']!r}): make the data with these two values (as mean_value= and bias=) and "
+            "train on it with train's defaults.")
 
 
 @check("experiments", "lesson_configs")
 def test_experiments_lesson_configs(student):
     for mean_value, bias in LESSON_CONFIGS:
-        if not _matches_composition(student, mean_value, bias, seed=0):
-            raise Feedback(f"experiment({mean_value}, {bias}) does not return what "
-                           f"train(*make_data(mean_value={mean_value}, bias={bias})) returns: make the data with "
-                           "these two values (as mean_value= and bias=) and train on it with train's defaults.")
+        problem = _experiment_problem(student, mean_value, bias, seed=0)
+        if problem:
+            raise Feedback(problem)
 
 
 # ----------------------------------------------------------------------------- plots
