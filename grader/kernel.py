@@ -174,7 +174,7 @@ class KernelSession:
         await self._stop_kernel()
         await self._start_kernel()
         # The agent goes in before the student's first cell, so it holds pristine references.
-        await self._execute_silently(sandboxed.source("kernel_agent"), self.limits.call_timeout)
+        await self._execute_silently(sandboxed.kernel_prelude(), self.limits.call_timeout)
 
     async def _run_notebook(self) -> NotebookNode:
         for attempt in range(MAX_RESTARTS + 1):

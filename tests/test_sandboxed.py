@@ -14,7 +14,8 @@ from grader import sandboxed
 PACKAGE = Path(grader.__file__).resolve().parent
 # Where each program runs, nothing of the grader (or of its dependencies) can be imported; the agent looks torch
 # up lazily in the student's kernel, and a fork of the factory becomes the kernel (ipykernel).
-EXTRA_IMPORTS = {"launcher": set(), "kernel_factory": {"ipykernel"}, "kernel_agent": {"torch"}}
+EXTRA_IMPORTS = {"launcher": set(), "kernel_factory": {"ipykernel"}, "kernel_agent": {"torch"},
+                 "quiet_plots": set()}
 
 
 def imported_modules(source: str) -> set[str]:

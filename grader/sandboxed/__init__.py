@@ -8,6 +8,8 @@ Every file in this folder is executed by a process the grader does not trust, or
   and ipykernel once, then forks each kernel into a sandbox's holder (see grader/warm.py).
 - `kernel_agent.py`: executed inside the student's kernel (and, for `grader.check` in Jupyter, in a private
   namespace of the student's own process): resolves calls and encodes their results as JSON.
+- `quiet_plots.py`: executed inside a grading kernel only, after the agent: `plt.pause` never sleeps, and
+  figures drawn while the grader calls the student's functions are dropped undrawn.
 
 They use only the standard library (torch and numpy are looked up lazily by the agent, and preloaded by the
 factory), because nothing of the grader is importable where they run. Nothing they send back is trusted:
@@ -19,7 +21,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-PROGRAMS = ("launcher", "kernel_factory", "kernel_agent")
+PROGRAMS = ("launcher", "kernel_factory", "kernel_agent", "quiet_plots")
 
 
 def path(name: str) -> Path:
@@ -33,3 +35,8 @@ def path(name: str) -> Path:
 def source(name: str) -> str:
     """The source text of the sandbox-side program `name`, read once per process."""
     return path(name).read_text(encoding="utf-8")
+
+
+def kernel_prelude() -> str:
+    """What a grading kernel runs before the student's first cell: the agent, then the quiet plots."""
+    return source("kernel_agent") + "\n\n" + source("quiet_plots")

@@ -1,0 +1,87 @@
+# Quiet plots: SOURCE TEXT executed once in a grading kernel, right after the agent and before the
+# student's first cell (never in `grader.check` inside Jupyter: there a person watches the plots).
+#
+# Nobody watches a grading kernel draw. The lesson's training loop plots every 20 steps with
+# `plt.show()` and `plt.pause(0.5)`, and on the inline backend `pause` is a real half-second sleep;
+# the checks call `train` many times. So, in this kernel only:
+# - `matplotlib.pyplot.pause` never sleeps: at top level it shows the active figure, as `show` would;
+# - while the grader's call into the student's code runs (a cell that is exactly an agent request),
+#   `show` and `pause` drop the figures undrawn, and so does the end of that cell;
+# - top-level cells still display their figures: they are the student's plots in the feedback.
+# pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
+# gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
+#
+# No module docstring: this text runs in the user namespace, where it would overwrite __doc__.
+
+
+def __grader_quiet_plots__():
+    import sys
+
+    shell = get_ipython()  # noqa: F821 - provided by IPython in the user namespace
+    agent_call = "__grader_agent__.handle("
+    state = {"calling": False}
+
+    def drop_figures():
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        if helpers is not None:
+            helpers.Gcf.figs.clear()  # undrawn, and without close()'s gc.collect (slow with torch loaded)
+
+    def patch(pyplot):
+        if getattr(pyplot, "__grader_quiet__", False):
+            return
+        loud_show = pyplot.show
+
+        def show(*args, **kwargs):
+            if state["calling"]:
+                drop_figures()
+                return None
+            return loud_show(*args, **kwargs)
+
+        def pause(interval):
+            if state["calling"]:
+                drop_figures()
+            elif pyplot.get_fignums():
+                loud_show(block=False)
+
+        show.__doc__, pause.__doc__ = loud_show.__doc__, pyplot.pause.__doc__
+        pyplot.show, pyplot.pause = show, pause
+        pyplot.__grader_quiet__ = True
+
+    class PatchPyplotOnImport:
+        def find_spec(self, name, path=None, target=None):
+            if name != "matplotlib.pyplot":
+                return None
+            import importlib.machinery
+
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+                return spec
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                patch(module)
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    def before_cell(info=None):
+        state["calling"] = (getattr(info, "raw_cell", "") or "").startswith(agent_call)
+
+    def after_execute():
+        # Registered before the inline backend's own post_execute hook, so figures a call left open
+        # are dropped before that hook would draw them.
+        if state["calling"]:
+            drop_figures()
+            state["calling"] = False
+
+    if "matplotlib.pyplot" in sys.modules:
+        patch(sys.modules["matplotlib.pyplot"])
+    else:
+        sys.meta_path.insert(0, PatchPyplotOnImport())
+    shell.events.register("pre_run_cell", before_cell)
+    shell.events.register("post_execute", after_execute)
+
+
+__grader_quiet_plots__()
+del __grader_quiet_plots__

@@ -1,0 +1,77 @@
+"""In a grading kernel, plt.pause never sleeps and the grader's calls draw no figures; top-level plots stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.kernel import KernelSession
+from grader.sandbox import Limits
+from grader.session import StudentSession
+
+from conftest import notebook
+
+pytestmark = pytest.mark.slow
+
+LIMITS = Limits(cell_timeout=30, notebook_timeout=120, call_timeout=30, memory_bytes=4 * 1024**3)
+
+# Counts what a real run would cost: every figure drawn to pixels and every half-second sleep.
+SPY = """
+import time, matplotlib
+from matplotlib.backends import backend_agg
+spent = {"draws": 0, "sleeps": 0}
+_draw, _sleep = backend_agg.FigureCanvasAgg.draw, time.sleep
+def _counting_draw(self, *a, **k):
+    spent["draws"] += 1
+    return _draw(self, *a, **k)
+def _counting_sleep(seconds):
+    if seconds >= 0.5:  # plt.pause's; the kernel's own machinery sleeps briefly now and then
+        spent["sleeps"] += 1
+    return _sleep(seconds)
+backend_agg.FigureCanvasAgg.draw = _counting_draw
+time.sleep = _counting_sleep
+"""
+
+# The lesson's training loop: a scatter plot every 20 steps, plt.show() and plt.pause(0.5).
+TRAIN = """
+import matplotlib.pyplot as plt
+from matplotlib.pyplot import pause
+def train(steps):
+    for step in range(steps):
+        if step % 20 == 0:
+            plt.scatter([0, 1, 2], [step, 1, 0])
+            plt.show()
+            plt.pause(0.5)
+            pause(0.5)
+    return steps
+def spent_now():
+    return dict(spent)
+"""
+
+
+def images(cell) -> int:
+    return sum(1 for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+
+
+def test_pause_never_sleeps_calls_draw_nothing_and_top_level_plots_remain(isolation):
+    nb = notebook(SPY, TRAIN, "train(41)\nafter_top_level = dict(spent)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        assert images(executed.cells[2]) == 3, "each plt.show() of a top-level cell still shows its figure"
+        top = student.variable("after_top_level")
+        assert top["sleeps"] == 0, "plt.pause slept in the grading kernel"
+        assert top["draws"] >= 3
+        assert student.call("train", 100) == 100
+        after_call = student.call("spent_now")
+        assert after_call == top, "a call into the student's code drew figures or slept"
+
+
+def test_figures_a_call_leaves_open_are_dropped_not_drawn(isolation):
+    nb = notebook(SPY, "import matplotlib.pyplot as plt\ndef leave_open():\n    plt.plot([1, 2, 3])\n    return 1\n"
+                  "def spent_now():\n    return dict(spent)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        before = student.call("spent_now")
+        assert student.call("leave_open") == 1
+        assert student.call("spent_now") == before
