@@ -75,3 +75,15 @@ def test_figures_a_call_leaves_open_are_dropped_not_drawn(isolation):
         before = student.call("spent_now")
         assert student.call("leave_open") == 1
         assert student.call("spent_now") == before
+
+
+def test_a_cell_draws_at_most_its_share_of_figures_and_says_how_many_were_not_drawn(isolation):
+    nb = notebook(SPY, TRAIN, "train(400)", "train(41)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[2]) == 8
+        notes = [out.get("text", "") for out in executed.cells[2].outputs if out.get("name") == "stderr"]
+        assert any("12 more figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert images(executed.cells[3]) == 3, "the next cell has its own share"
+        # The inline backend draws a figure twice (tight bounding box, then pixels); 23 drawn would be 46.
+        assert StudentSession(session, executed).variable("spent")["draws"] <= 2 * 11

@@ -7,7 +7,8 @@
 # - `matplotlib.pyplot.pause` never sleeps: at top level it shows the active figure, as `show` would;
 # - while the grader's call into the student's code runs (a cell that is exactly an agent request),
 #   `show` and `pause` drop the figures undrawn, and so does the end of that cell;
-# - top-level cells still display their figures: they are the student's plots in the feedback.
+# - top-level cells still display their figures (the student's plots in the feedback), up to
+#   FIGURES_PER_CELL a cell; the rest are dropped undrawn and the cell says how many.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
 # gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
 #
@@ -19,12 +20,29 @@ def __grader_quiet_plots__():
 
     shell = get_ipython()  # noqa: F821 - provided by IPython in the user namespace
     agent_call = "__grader_agent__.handle("
-    state = {"calling": False}
+    figures_per_cell = 8
+    state = {"calling": False, "drawn": 0, "dropped": 0}
+
+    def open_figures():
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        return 0 if helpers is None else len(helpers.Gcf.figs)
 
     def drop_figures():
         helpers = sys.modules.get("matplotlib._pylab_helpers")
         if helpers is not None:
             helpers.Gcf.figs.clear()  # undrawn, and without close()'s gc.collect (slow with torch loaded)
+
+    def over_budget():
+        """True (and the open figures dropped, counted) once this cell has drawn its share."""
+        if state["calling"]:
+            drop_figures()
+            return True
+        if state["drawn"] >= figures_per_cell:
+            state["dropped"] += open_figures()
+            drop_figures()
+            return True
+        state["drawn"] += open_figures()
+        return False
 
     def patch(pyplot):
         if getattr(pyplot, "__grader_quiet__", False):
@@ -32,15 +50,12 @@ def __grader_quiet_plots__():
         loud_show = pyplot.show
 
         def show(*args, **kwargs):
-            if state["calling"]:
-                drop_figures()
+            if over_budget():
                 return None
             return loud_show(*args, **kwargs)
 
         def pause(interval):
-            if state["calling"]:
-                drop_figures()
-            elif pyplot.get_fignums():
+            if pyplot.get_fignums() and not over_budget():
                 loud_show(block=False)
 
         show.__doc__, pause.__doc__ = loud_show.__doc__, pyplot.pause.__doc__
@@ -67,13 +82,18 @@ def __grader_quiet_plots__():
 
     def before_cell(info=None):
         state["calling"] = (getattr(info, "raw_cell", "") or "").startswith(agent_call)
+        state["drawn"] = state["dropped"] = 0
 
     def after_execute():
-        # Registered before the inline backend's own post_execute hook, so figures a call left open
-        # are dropped before that hook would draw them.
-        if state["calling"]:
-            drop_figures()
-            state["calling"] = False
+        # Registered before the inline backend's own post_execute hook, so figures left open past the
+        # budget (or by a call) are dropped before that hook would draw them.
+        if open_figures():
+            over_budget()
+        if state["dropped"] and not state["calling"]:
+            sys.stderr.write("[grader: %d more figure(s) of this cell were not drawn; grading draws at most "
+                             "%d per cell]\n" % (state["dropped"], figures_per_cell))
+        state["calling"] = False
+        state["drawn"] = state["dropped"] = 0
 
     if "matplotlib.pyplot" in sys.modules:
         patch(sys.modules["matplotlib.pyplot"])
