@@ -1,4 +1,5 @@
-"""One byte budget for everything a notebook's kernel sends while its cells run, and a record of what was cut.
+"""A notebook's two budgets: bytes for everything its kernel sends while the cells run (with a record of what was
+cut), and seconds of wall time for everything (start-up, cells, checks, restarts).
 
 Every message counts, whatever its type: outputs, display updates (times the outputs they overwrite), widget
 and other comm messages, their metadata and binary buffers. A message that does not fit is not kept; what was
@@ -8,6 +9,7 @@ cap (`Limits.response_bytes`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,3 +83,19 @@ def human_bytes(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"
+
+
+class WallBudget:
+    """A notebook's seconds of wall time, counted from the first `start()`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._deadline: float | None = None
+
+    def start(self) -> None:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        """Seconds left (all of them before the clock starts); zero or less once spent."""
+        return self.seconds if self._deadline is None else self._deadline - time.monotonic()

@@ -23,7 +23,7 @@ from nbformat import NotebookNode
 
 from . import codec, sandboxed
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
-from .budget import OutputBudget, human_bytes
+from .budget import OutputBudget, WallBudget, human_bytes
 from .jupyter_glue import BoundedClient, bounded_context, destroy_context, kernel_manager
 from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
@@ -60,18 +60,7 @@ class KernelSession:
         self._prestart_done = threading.Event()
         self._prestarted = False
         self._closing = threading.Event()
-        self._deadline: float | None = None
-
-    # -- the notebook's wall budget: start-up, cells, checks and restarts ---------------------------------------
-    def _start_clock(self) -> None:
-        if self._deadline is None:
-            self._deadline = time.monotonic() + self.limits.notebook_timeout
-
-    def _remaining(self) -> float:
-        """Seconds left of the notebook's time limit (all of it before the clock starts)."""
-        if self._deadline is None:
-            return self.limits.notebook_timeout
-        return self._deadline - time.monotonic()
+        self.clock = WallBudget(limits.notebook_timeout)  # start-up, cells, checks and restarts
 
     def _time_spent(self) -> CallTimeout:
         """Note that the time limit is spent (once) and return the error every later call raises."""
@@ -121,7 +110,7 @@ class KernelSession:
             km=kernel_manager(self._sandbox, factory, context),
             budget=OutputBudget(self.limits.output_bytes),
             timeout=int(self.limits.cell_timeout),
-            startup_timeout=max(1, math.ceil(min(self.limits.startup_timeout, self._remaining()))),
+            startup_timeout=max(1, math.ceil(min(self.limits.startup_timeout, self.clock.remaining()))),
             allow_errors=True,
             interrupt_on_timeout=True,
             error_on_timeout={"ename": "TimeoutError", "evalue": "cell time limit reached", "traceback": []},
@@ -162,7 +151,7 @@ class KernelSession:
     # -- running the notebook ----------------------------------------------------------------------------
     def start_in_background(self) -> None:
         """Start the kernel (agent included) on a thread, while this process does other work (`grade check`)."""
-        self._start_clock()
+        self.clock.start()
         self._prestart = threading.Thread(target=self._prestart_kernel, name="grader-kernel-start", daemon=True)
         self._prestart.start()
 
@@ -186,7 +175,7 @@ class KernelSession:
 
         The notebook's time limit runs from here (or from `start_in_background`) and covers everything after:
         start-up, cells, the checks' calls, and every restart and re-run they cause."""
-        self._start_clock()
+        self.clock.start()
         self._join_prestart()
         return self._run(self._run_notebook())
 
@@ -195,18 +184,18 @@ class KernelSession:
         await self._start_kernel()
         # The agent goes in before the student's first cell, so it holds pristine references.
         await self._execute_silently(sandboxed.source("kernel_agent"), min(self.limits.call_timeout,
-                                                                            max(1.0, self._remaining())))
+                                                                            max(1.0, self.clock.remaining())))
 
     async def _run_notebook(self) -> NotebookNode:
         for attempt in range(MAX_RESTARTS + 1):
             if not (attempt == 0 and self._prestarted):
                 # Once the time is spent, no restart: the calls still to come get CallTimeout without a kernel.
                 try:
-                    if self._remaining() <= 0:
+                    if self.clock.remaining() <= 0:
                         raise CallTimeout("no time left")
                     await self._ready_kernel()
                 except (KernelError, CallTimeout) as exc:
-                    if self._remaining() > 0:
+                    if self.clock.remaining() > 0:
                         raise KernelError(str(exc)) from None
                     await self._stop_kernel()
                     self._time_spent()
@@ -239,7 +228,7 @@ class KernelSession:
                     "stream", name="stderr", text="[grader: this cell was skipped on the re-run: it killed the "
                     "kernel or ran out of time]\n")]
                 continue
-            remaining = self._remaining()
+            remaining = self.clock.remaining()
             if remaining <= 0:
                 self._problem(index, "notebook_timeout",
                               f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was reached; "
@@ -303,11 +292,11 @@ class KernelSession:
     def request(self, request: dict[str, Any], timeout: float | None = None) -> Any:
         """Send one agent request; its answer as plain data. `timeout` defaults to the call time limit, and
         is cut to what is left of the notebook's; once that is spent, CallTimeout without running anything."""
-        self._start_clock()
+        self.clock.start()
         return self._run(self._request(request, timeout or self.limits.call_timeout))
 
     async def _ensure_ready(self) -> None:
-        if self._remaining() <= 0:
+        if self.clock.remaining() <= 0:
             raise self._time_spent()
         if self._client is None or self._needs_restart:
             await self._run_notebook()
@@ -316,7 +305,7 @@ class KernelSession:
         if not self._agent_ready:
             # A no-op unless the notebook wiped it (`%reset`, `del`): then it is defined again.
             await self._execute_silently(sandboxed.source("kernel_agent"), min(self.limits.call_timeout,
-                                                                                max(1.0, self._remaining())))
+                                                                                max(1.0, self.clock.remaining())))
             self._agent_ready = True
 
     async def _execute_silently(self, code: str, timeout: float) -> list[dict[str, Any]]:
@@ -363,7 +352,7 @@ class KernelSession:
 
     async def _request(self, request: dict[str, Any], timeout: float) -> Any:
         await self._ensure_ready()
-        remaining = self._remaining()
+        remaining = self.clock.remaining()
         if remaining <= 0:
             raise self._time_spent()
         timeout = min(timeout, remaining)

@@ -178,6 +178,8 @@ def test_case_outcome(batch, case):
     if case.cell_note:
         wanted = {case.cell_note} if isinstance(case.cell_note, str) else set(case.cell_note)
         assert wanted & {c["kind"] for c in exercise["cells"]}, exercise["cells"]
+    for name in case.note_names:
+        assert any(name in c["message"] for c in exercise["cells"]), (name, exercise["cells"])
     if case.check_message:
         public = [c for q in exercise["questions"] if q["id"] in case.zero for c in q["checks"]
                   if c["visibility"] == "public"]
