@@ -26,7 +26,8 @@ from .corpus import CASES, QUESTIONS, Case
 pytestmark = pytest.mark.slow
 
 SECRET = b"corpus-secret-value"
-LIMITS = Limits(cell_timeout=5, notebook_timeout=90, call_timeout=10, memory_bytes=2 * 1024**3)
+# notebook_timeout covers start-up, checks and restarts too (issue 14): room for the re-runs after kernel deaths
+LIMITS = Limits(cell_timeout=5, notebook_timeout=150, call_timeout=10, memory_bytes=2 * 1024**3)
 CLEAN = ("clean_a", "clean_b")
 
 
