@@ -1,15 +1,15 @@
-"""The grader's subclasses of jupyter_client and nbclient: sandboxed launch, a prompt client, bounded output.
+"""The grader's subclasses of jupyter_client, nbclient and pyzmq: sandboxed launch, a prompt client, bounded
+output, bounded socket queues.
 
 They override PRIVATE methods of those packages (`AsyncKernelClient._async_wait_for_ready`,
-`AsyncKernelManager._async_launch_kernel`, `NotebookClient._async_handle_timeout`) and set the private
-`KernelManager._kernel_spec`; pyproject.toml pins both packages below their next major (minor for 0.x nbclient)
+`AsyncKernelManager._async_launch_kernel`, `NotebookClient._async_handle_timeout`), set the private
+`KernelManager._kernel_spec` and read the private `NotebookClient._display_id_map`; pyproject.toml pins both packages below their next major (minor for 0.x nbclient)
 release, and tests/test_jupyter_glue.py fails the moment one of those names or signatures moves. The session
 logic that uses them is kernel.py.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import threading
@@ -20,15 +20,20 @@ from typing import Any
 
 import nbformat
 import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete
 from nbformat import NotebookNode
 
+from .budget import KEEPS_NOTHING, OutputBudget, message_size
 from .errors import KernelError
 from .sandbox import Sandbox
 from .warm import KernelFactory, find_holder
+
+RECEIVE_QUEUE = 1  # messages zmq may hold per socket before the kernel's side has to wait
 
 
 class PromptClient(AsyncKernelClient):
@@ -91,6 +96,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         holder = find_holder(process.pid, timeout=10)
         self.factory.spawn(holder, self.sandbox.warm_kernel_request(self._kernel_args))
 
+    def client(self, **kwargs: Any) -> Any:
+        """A client on this manager's zmq context, so the context's bounds apply to its sockets too (without
+        this, jupyter_client gives every client a context of its own)."""
+        kwargs.setdefault("context", self.context)
+        return super().client(**kwargs)
+
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
         assert self.sandbox is not None
@@ -123,37 +134,87 @@ def grader_kernel_spec() -> KernelSpec:
 
 
 class BoundedClient(NotebookClient):
-    """nbclient with a cap on captured output and a record of timed-out cells."""
+    """nbclient with one output budget for every message of the run (grader/budget.py), and a record of the
+    cells that timed out or lost output."""
 
-    output_limit: int = 4 * 1024**2
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, budget: OutputBudget, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.output_bytes = 0
+        self.budget = budget
         self.truncated_cells: set[int] = set()
         self.timed_out_cells: set[int] = set()
         self.current_cell: int | None = None
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        if self.output_bytes + size > self.output_limit:
-            if cell_index not in self.truncated_cells:
-                self.truncated_cells.add(cell_index)
-                outs.append(
-                    nbformat.v4.new_output(
-                        "stream",
-                        name="stderr",
-                        text=f"[grader: output truncated, over {self.output_limit} bytes in this notebook]\n",
-                    )
-                )
+    def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        msg_type = str(msg.get("msg_type"))
+        content = msg.get("content")
+        size = message_size(msg) * self._copies(msg_type, content)
+        if not self.budget.admit(cell_index, msg_type, size):
+            if msg_type not in KEEPS_NOTHING:
+                self._mark_truncated(cell, cell_index)
+            if msg_type == "status" and isinstance(content, dict) and content.get("execution_state") == "idle":
+                raise CellExecutionComplete()
             return None
-        self.output_bytes += size
-        return super().output(outs, msg, display_id, cell_index)
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellExecutionComplete:
+            raise
+        except Exception:  # a message nbclient cannot read (a forged comm_open, a display without data)
+            self.budget.drop(cell_index, "unreadable", size)
+            self._mark_truncated(cell, cell_index)
+            return None
+
+    def _copies(self, msg_type: str, content: Any) -> int:
+        """How many outputs a message writes: a display with an id overwrites every earlier one with that id."""
+        transient = content.get("transient") if isinstance(content, dict) else None
+        display_id = transient.get("display_id") if isinstance(transient, dict) else None
+        if not display_id or msg_type not in ("display_data", "update_display_data", "execute_result"):
+            return 1
+        shown = self._display_id_map.get(display_id, {}) if isinstance(display_id, str) else {}
+        earlier = sum(len(indices) for indices in shown.values())
+        return max(1, earlier + (msg_type != "update_display_data"))
+
+    def _mark_truncated(self, cell: NotebookNode, cell_index: int) -> None:
+        if cell_index in self.truncated_cells:
+            return
+        self.truncated_cells.add(cell_index)
+        cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+            "stream", name="stderr",
+            text=f"[grader: output truncated, over {self.budget.limit} bytes in this notebook]\n"))
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> Any:
         if self.current_cell is not None:
             self.timed_out_cells.add(self.current_cell)
         return await super()._async_handle_timeout(timeout, cell)
+
+
+class BoundedContext(zmq.asyncio.Context):
+    """A zmq context whose sockets hold at most a few messages of a bounded size each.
+
+    zmq reads ahead of the grader up to a socket's receive high-water mark (1000 messages by default): with
+    messages of 20 MiB a flooding kernel could fill this process. With a short queue the rest waits in the
+    kernel's own send queue, in the sandbox's memory. Only IOPub carries large messages (outputs and the
+    calls' answers); the other channels carry replies.
+    """
+
+    iopub_max_bytes: int = 20 * 1024**2
+    reply_max_bytes: int = 4 * 1024**2
+
+    def socket(self, socket_type: int, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        sock = super().socket(socket_type, *args, **kwargs)
+        sock.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        sock.setsockopt(zmq.MAXMSGSIZE, self.iopub_max_bytes if socket_type == zmq.SUB else self.reply_max_bytes)
+        return sock
+
+
+def bounded_context(iopub_max_bytes: int, reply_max_bytes: int) -> BoundedContext:
+    """A `BoundedContext` for one kernel's sockets."""
+    context = BoundedContext()
+    context.iopub_max_bytes = iopub_max_bytes
+    context.reply_max_bytes = reply_max_bytes
+    # The client connects before the kernel has bound its sockets; zmq retries every 100 ms by default,
+    # which was most of a warm kernel's start.
+    context.setsockopt(zmq.RECONNECT_IVL, 10)
+    return context
 
 
 def kernel_manager(sandbox: Sandbox, factory: KernelFactory | None, context: zmq.Context) -> SandboxedKernelManager:

@@ -18,20 +18,20 @@ from queue import Empty
 from typing import Any
 
 import nbformat
-import zmq
-import zmq.asyncio
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from . import codec, sandboxed
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
-from .jupyter_glue import BoundedClient, destroy_context, kernel_manager
+from .budget import OutputBudget, WallBudget, human_bytes
+from .jupyter_glue import BoundedClient, bounded_context, destroy_context, kernel_manager
 from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import kernel_factory, warm_start_problem
 
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
+OUTPUT_CUT = "this cell's output was cut: too much output"
 
 
 class KernelSession:
@@ -60,6 +60,13 @@ class KernelSession:
         self._prestart_done = threading.Event()
         self._prestarted = False
         self._closing = threading.Event()
+        self.clock = WallBudget(limits.notebook_timeout)  # start-up, cells, checks and restarts
+
+    def _time_spent(self) -> CallTimeout:
+        """Note that the time limit is spent (once) and return the error every later call raises."""
+        self._problem(-1, "notebook_timeout", f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was "
+                      "spent; the checks still waiting were not run (timeout)")
+        return CallTimeout(f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was spent")
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def __enter__(self) -> "KernelSession":
@@ -96,16 +103,14 @@ class KernelSession:
         factory = kernel_factory(self.limits.torch_threads) if self.warm else None
         self._sandbox = Sandbox(self.isolation, self.limits, self.slot)
         self._sandbox.add_files(self.files)
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, self.limits.response_bytes + self.limits.output_bytes)
-        # The client connects before the kernel has bound its sockets; zmq retries every 100 ms by default,
-        # which was most of a warm kernel's start.
-        context.setsockopt(zmq.RECONNECT_IVL, 10)
+        context = bounded_context(iopub_max_bytes=self.limits.response_bytes + self.limits.output_bytes,
+                                  reply_max_bytes=self.limits.output_bytes)
         client = BoundedClient(
             self.notebook,
             km=kernel_manager(self._sandbox, factory, context),
+            budget=OutputBudget(self.limits.output_bytes),
             timeout=int(self.limits.cell_timeout),
-            startup_timeout=int(self.limits.startup_timeout),
+            startup_timeout=max(1, math.ceil(min(self.limits.startup_timeout, self.clock.remaining()))),
             allow_errors=True,
             interrupt_on_timeout=True,
             error_on_timeout={"ename": "TimeoutError", "evalue": "cell time limit reached", "traceback": []},
@@ -113,7 +118,6 @@ class KernelSession:
             iopub_timeout=4,
             ipython_hist_file="",
         )
-        client.output_limit = self.limits.output_bytes
         self._client = client
         try:
             # The kernel's own stdout/stderr carry nothing the grader needs (outputs travel as messages).
@@ -147,6 +151,7 @@ class KernelSession:
     # -- running the notebook ----------------------------------------------------------------------------
     def start_in_background(self) -> None:
         """Start the kernel (agent included) on a thread, while this process does other work (`grade check`)."""
+        self.clock.start()
         self._prestart = threading.Thread(target=self._prestart_kernel, name="grader-kernel-start", daemon=True)
         self._prestart.start()
 
@@ -166,7 +171,11 @@ class KernelSession:
             self._prestart_done.wait()
 
     def run_notebook(self) -> NotebookNode:
-        """Execute every code cell once; on a kernel death restart and re-run without the killing cell."""
+        """Execute every code cell once; on a kernel death restart and re-run without the killing cell.
+
+        The notebook's time limit runs from here (or from `start_in_background`) and covers everything after:
+        start-up, cells, the checks' calls, and every restart and re-run they cause."""
+        self.clock.start()
         self._join_prestart()
         return self._run(self._run_notebook())
 
@@ -174,16 +183,28 @@ class KernelSession:
         await self._stop_kernel()
         await self._start_kernel()
         # The agent goes in before the student's first cell, so it holds pristine references.
-        await self._execute_silently(sandboxed.kernel_prelude(), self.limits.call_timeout)
+        await self._execute_silently(sandboxed.kernel_prelude(), min(self.limits.call_timeout,
+                                                                     max(1.0, self.clock.remaining())))
 
     async def _run_notebook(self) -> NotebookNode:
         for attempt in range(MAX_RESTARTS + 1):
-            self.notebook = nbformat.from_dict(self.source)
             if not (attempt == 0 and self._prestarted):
-                await self._ready_kernel()
+                # Once the time is spent, no restart: the calls still to come get CallTimeout without a kernel.
+                try:
+                    if self.clock.remaining() <= 0:
+                        raise CallTimeout("no time left")
+                    await self._ready_kernel()
+                except (KernelError, CallTimeout) as exc:
+                    if self.clock.remaining() > 0:
+                        raise KernelError(str(exc)) from None
+                    await self._stop_kernel()
+                    self._time_spent()
+                    return self.notebook
+            self.notebook = nbformat.from_dict(self.source)
+            if self._client is not None:
+                self._client.nb = self.notebook  # nbclient writes display updates into the notebook it holds
             self._prestarted = False
-            # Each run gets the whole notebook budget; kernel start-up is not the student's time.
-            died_at = await self._execute_cells(time.monotonic() + self.limits.notebook_timeout)
+            died_at = await self._execute_cells()
             if died_at is None:
                 # Whatever the notebook left running (a fork bomb, a daemon) would only steal the checks' time.
                 if self._sandbox is not None:
@@ -195,7 +216,7 @@ class KernelSession:
         self.problems.append(CellNote(-1, "kernel_died", f"the kernel died {MAX_RESTARTS + 1} times; gave up"))
         return self.notebook
 
-    async def _execute_cells(self, deadline: float) -> int | None:
+    async def _execute_cells(self) -> int | None:
         """Run the cells in order; return the index of a cell that killed the kernel, if one did."""
         client = self._client
         assert client is not None
@@ -207,7 +228,7 @@ class KernelSession:
                     "stream", name="stderr", text="[grader: this cell was skipped on the re-run: it killed the "
                     "kernel or ran out of time]\n")]
                 continue
-            remaining = deadline - time.monotonic()
+            remaining = self.clock.remaining()
             if remaining <= 0:
                 self._problem(index, "notebook_timeout",
                               f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was reached; "
@@ -233,8 +254,17 @@ class KernelSession:
                     return index
                 self._problem(index, "timeout", f"this cell was interrupted after {client.timeout:.0f}s")
             if index in client.truncated_cells:
-                self._problem(index, "output_truncated", "this cell's output was cut: too much output")
+                self._note_cut(index)
         return None
+
+    def _note_cut(self, index: int) -> None:
+        """Name what the output budget cut from cell `index` (one note per cell, the latest run's)."""
+        client = self._client
+        assert client is not None
+        what = client.budget.describe(index) or "output"
+        message = f"{OUTPUT_CUT} (over {human_bytes(client.budget.limit)} in this notebook); not kept: {what}"
+        self.problems = [p for p in self.problems if (p.cell_index, p.kind) != (index, "output_truncated")]
+        self._problem(index, "output_truncated", message)
 
     def _problem(self, index: int, kind: str, message: str) -> None:
         problem = CellNote(index, kind, message)
@@ -260,15 +290,22 @@ class KernelSession:
 
     # -- calls into the kernel: the session.Channel ------------------------------------------------------
     def request(self, request: dict[str, Any], timeout: float | None = None) -> Any:
-        """Send one agent request; its answer as plain data. `timeout` defaults to the call time limit."""
+        """Send one agent request; its answer as plain data. `timeout` defaults to the call time limit, and
+        is cut to what is left of the notebook's; once that is spent, CallTimeout without running anything."""
+        self.clock.start()
         return self._run(self._request(request, timeout or self.limits.call_timeout))
 
     async def _ensure_ready(self) -> None:
+        if self.clock.remaining() <= 0:
+            raise self._time_spent()
         if self._client is None or self._needs_restart:
             await self._run_notebook()
+            if self._client is None:
+                raise self._time_spent()
         if not self._agent_ready:
             # A no-op unless the notebook wiped it (`%reset`, `del`): then it is defined again.
-            await self._execute_silently(sandboxed.source("kernel_agent"), self.limits.call_timeout)
+            await self._execute_silently(sandboxed.source("kernel_agent"), min(self.limits.call_timeout,
+                                                                                max(1.0, self.clock.remaining())))
             self._agent_ready = True
 
     async def _execute_silently(self, code: str, timeout: float) -> list[dict[str, Any]]:
@@ -315,6 +352,10 @@ class KernelSession:
 
     async def _request(self, request: dict[str, Any], timeout: float) -> Any:
         await self._ensure_ready()
+        remaining = self.clock.remaining()
+        if remaining <= 0:
+            raise self._time_spent()
+        timeout = min(timeout, remaining)
         limits = codec.WireLimits(max_bytes=self.limits.response_bytes)
         sealed, nonce = codec.sealed(request, limits)
         payloads = await self._execute_silently(codec.request_code(sealed), timeout)

@@ -48,7 +48,7 @@ class Limits:
     """Resource limits for one student notebook. Times in seconds, sizes in bytes."""
 
     cell_timeout: float = 60.0
-    notebook_timeout: float = 600.0
+    notebook_timeout: float = 900.0  # wall time for everything: start-up, cells, checks, restarts
     call_timeout: float = 60.0
     startup_timeout: float = 60.0
     cpu_seconds: int = 900

@@ -72,3 +72,22 @@ def test_a_kernel_spec_set_on_the_manager_is_the_one_it_launches():
         assert km.format_kernel_cmd()[:3] == spec.argv[:3]
     finally:
         context.destroy(linger=0)
+
+
+def test_what_the_output_budget_relies_on_is_still_there():
+    # BoundedClient counts a display once per earlier output with its id, from nbclient's private map
+    assert "_display_id_map" in inspect.getsource(NotebookClient._update_display_id)
+    assert "self._display_id_map = {}" in inspect.getsource(NotebookClient.reset_execution_trackers)
+    # every kernel message of a cell goes through process_message (where the budget is spent)
+    assert "process_message" in inspect.getsource(NotebookClient._async_poll_output_msg)
+    # the manager's client() passes our context on to the client (so the bounded sockets are the client's)
+    assert "kw.update(kwargs)" in inspect.getsource(KernelManager.client)
+
+
+def test_the_managers_client_uses_the_bounded_context():
+    context = jupyter_glue.bounded_context(iopub_max_bytes=1024**2, reply_max_bytes=1024)
+    try:
+        km = jupyter_glue.SandboxedKernelManager(kernel_name="python3", context=context)
+        assert km.client().context is context
+    finally:
+        context.destroy(linger=0)

@@ -21,6 +21,7 @@ class Case:
     zero: frozenset[str] = frozenset()       # questions that must score nothing
     full: frozenset[str] | None = None        # questions that must keep full marks (default: all but `zero`)
     cell_note: str | tuple[str, ...] | None = None  # a `cells` entry of (one of) these kinds must be reported
+    note_names: tuple[str, ...] = ()          # each must be named in a `cells` entry's message (what was cut)
     bwrap_only: bool = False                  # the expectation holds only inside bubblewrap
     raw: bytes | None = None                  # a file case: these bytes are the notebook
     status: str = "graded"
@@ -94,6 +95,18 @@ RESOURCE_EXHAUSTION = [
          ("with open('huge.bin', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'x' * 1024**2)",)),
     Case("print_flood", "resources", ("import sys\nfor _ in range(3000):\n    sys.stdout.write('x' * 100_000 + '\\n')",),
          cell_note=("output_truncated", "timeout", "kernel_died")),
+    Case("floods_display_updates_and_widgets", "resources",
+         ("from IPython.display import display, update_display\n"
+          "for _ in range(30):\n    display({'text/plain': 'small'}, display_id='flood', raw=True)\n"
+          "update_display({'text/plain': 'u' * 1024**2}, display_id='flood', raw=True)",
+          "from comm import create_comm\nw = create_comm(target_name='flood', data={'state': {}})\n"
+          "for i in range(30):\n"
+          "    w.send({'method': 'update', 'state': {f'k{i}': 'z' * (2 * 1024**2)}, 'buffer_paths': []})"),
+         cell_note="output_truncated", note_names=("update_display_data", "comm_msg")),
+    Case("forged_widget_message", "resources",
+         ("from comm import create_comm\n"
+          "create_comm(target_name='jupyter.widget', data={'state': {'_model_name': 'OutputModel'}})",),
+         cell_note="output_truncated", note_names=("unreadable",)),
     Case("huge_image", "resources",
          ("import base64, os\nfrom IPython.display import display\n"
           "display({'image/png': base64.b64encode(os.urandom(30 * 1024**2)).decode()}, raw=True)",)),

@@ -26,7 +26,8 @@ from .corpus import CASES, QUESTIONS, Case
 pytestmark = pytest.mark.slow
 
 SECRET = b"corpus-secret-value"
-LIMITS = Limits(cell_timeout=5, notebook_timeout=90, call_timeout=10, memory_bytes=2 * 1024**3)
+# notebook_timeout covers start-up, checks and restarts too (issue 14): room for the re-runs after kernel deaths
+LIMITS = Limits(cell_timeout=5, notebook_timeout=150, call_timeout=10, memory_bytes=2 * 1024**3)
 CLEAN = ("clean_a", "clean_b")
 
 
@@ -178,6 +179,8 @@ def test_case_outcome(batch, case):
     if case.cell_note:
         wanted = {case.cell_note} if isinstance(case.cell_note, str) else set(case.cell_note)
         assert wanted & {c["kind"] for c in exercise["cells"]}, exercise["cells"]
+    for name in case.note_names:
+        assert any(name in c["message"] for c in exercise["cells"]), (name, exercise["cells"])
     if case.check_message:
         public = [c for q in exercise["questions"] if q["id"] in case.zero for c in q["checks"]
                   if c["visibility"] == "public"]
