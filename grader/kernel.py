@@ -26,6 +26,7 @@ from nbformat import NotebookNode
 from . import codec, sandboxed
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
 from .jupyter_glue import BoundedClient, destroy_context, kernel_manager
+from .messages import Message, msg
 from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import kernel_factory, warm_start_problem
@@ -192,7 +193,7 @@ class KernelSession:
             # A re-run skips the killer, and the cells that timed out: they would only time out again.
             self.skipped_cells.add(died_at)
             self.skipped_cells.update(self._client.timed_out_cells if self._client else ())
-        self.problems.append(CellNote(-1, "kernel_died", f"the kernel died {MAX_RESTARTS + 1} times; gave up"))
+        self.problems.append(CellNote(-1, "kernel_died", msg("cell.gave_up", count=MAX_RESTARTS + 1)))
         return self.notebook
 
     async def _execute_cells(self, deadline: float) -> int | None:
@@ -210,8 +211,7 @@ class KernelSession:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._problem(index, "notebook_timeout",
-                              f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was reached; "
-                              "this cell and the ones after it did not run")
+                              msg("cell.notebook_timeout", seconds=f"{self.limits.notebook_timeout:.0f}"))
                 return None
             client.timeout = max(1, math.ceil(min(self.limits.cell_timeout, remaining)))
             client.current_cell = index
@@ -219,24 +219,21 @@ class KernelSession:
                 await asyncio.wait_for(client.async_execute_cell(cell, index),
                                        timeout=client.timeout + INTERRUPT_GRACE + 10)
             except DeadKernelError:
-                self._problem(index, "kernel_died", "this cell ended the kernel (exit, crash or out of memory); "
-                              "the notebook was re-run without it")
+                self._problem(index, "kernel_died", msg("cell.kernel_died"))
                 return index
             except asyncio.TimeoutError:
-                self._problem(index, "timeout", "this cell did not stop when interrupted; the kernel was "
-                              "restarted and the notebook re-run without it")
+                self._problem(index, "timeout", msg("cell.stuck"))
                 return index
             if index in client.timed_out_cells:
                 if not await self._kernel_answers():
-                    self._problem(index, "timeout", "this cell ignored the interrupt after its time limit; the "
-                                  "kernel was restarted and the notebook re-run without it")
+                    self._problem(index, "timeout", msg("cell.ignored_interrupt"))
                     return index
-                self._problem(index, "timeout", f"this cell was interrupted after {client.timeout:.0f}s")
+                self._problem(index, "timeout", msg("cell.interrupted", seconds=f"{client.timeout:.0f}"))
             if index in client.truncated_cells:
-                self._problem(index, "output_truncated", "this cell's output was cut: too much output")
+                self._problem(index, "output_truncated", msg("cell.output_cut"))
         return None
 
-    def _problem(self, index: int, kind: str, message: str) -> None:
+    def _problem(self, index: int, kind: str, message: Message) -> None:
         problem = CellNote(index, kind, message)
         if problem not in self.problems:
             self.problems.append(problem)
