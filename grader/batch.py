@@ -34,6 +34,7 @@ from .files import write_atomic
 from .intake import is_zip_path, submissions_from_zip
 from .jobs import Instrumentation, JobExecutor, JobResult, LocalExecutor, NotebookJob, lost_job
 from .layout import OutLayout
+from .messages import joined, msg, verbatim
 from .models import ExerciseRun, StudentReport
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
 from .options import GradingOptions
@@ -55,15 +56,16 @@ def match_notebooks(submission: Submission, course: Course) -> tuple[dict[str, t
         except NotebookError as exc:
             exercise = exercise_id_from_filename(path.name, known)
             if exercise is None:
-                stray.append(str(exc))
+                stray.append(verbatim(str(exc)))
             else:
                 unreadable.setdefault(exercise, str(exc))
             continue
         exercise = exercise_id_of(nb, path.name, known)
         if exercise is None:
-            stray.append(f"{path.name}: not one of this course's exercises (no grader metadata, unknown file name)")
+            stray.append(msg("exercise.stray_unknown", name=path.name))
         elif exercise in readable:
-            stray.append(f"{path.name}: a second notebook for exercise {exercise}; graded {readable[exercise][0].name}")
+            stray.append(msg("exercise.stray_second", name=path.name, exercise=exercise,
+                             graded=readable[exercise][0].name))
         else:
             readable[exercise] = (path, nb)
     return readable, unreadable, stray
@@ -99,7 +101,8 @@ def plan_submission(submission: Submission, options: GradingOptions, cache: Resu
                               exercise_print=prints[exercise], options_print=prints[""])
             except OSError as exc:  # the notebook or one of the student's files vanished or is unreadable
                 plan.runs[exercise] = ExerciseRun(exercise, "not_gradable",
-                                                  f"{Path(exc.filename or path).name}: cannot be read ({exc.strerror})",
+                                                  msg("exercise.unreadable_file", name=Path(exc.filename or path).name,
+                                                      reason=str(exc.strerror)),
                                                   path.name)
                 continue
             hit = cache.get(submission.student, exercise, key)
@@ -111,14 +114,13 @@ def plan_submission(submission: Submission, options: GradingOptions, cache: Resu
                                                   tuple(submission.extra_files))
                 plan.keys[exercise] = key
         elif exercise in unreadable:
-            plan.runs[exercise] = ExerciseRun(exercise, "not_gradable", unreadable[exercise], None)
+            plan.runs[exercise] = ExerciseRun(exercise, "not_gradable", verbatim(unreadable[exercise]), None)
         elif stray:
             plan.runs[exercise] = ExerciseRun(exercise, "not_gradable",
-                                              "no notebook for this exercise; " + "; ".join(stray), None)
+                                              msg("exercise.stray_only", reasons=joined(stray)), None)
         else:
             plan.runs[exercise] = ExerciseRun(
-                exercise, "missing", f"no notebook for this exercise (expected {course.rubrics[exercise].notebook})",
-                None)
+                exercise, "missing", msg("exercise.missing", notebook=course.rubrics[exercise].notebook), None)
     return plan
 
 
@@ -134,7 +136,7 @@ def keep_outputs(layout: OutLayout, cache: ResultCache, job: NotebookJob, key: s
         if key is not None and result.run.status == "graded":
             cache.put(job.student, job.exercise, key, result.run, job.notebook_name, result.executed)
     except OSError as exc:
-        return lost_job(job, f"its executed notebook could not be written: {exc}")
+        return lost_job(job, msg("exercise.not_written", detail=str(exc)))
     return result
 
 

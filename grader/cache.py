@@ -29,10 +29,11 @@ from . import __version__
 from .course import Course
 from .files import write_atomic
 from .layout import OutLayout
+from .messages import from_json, to_json
 from .models import CellNote, ExerciseRun, Outcome
 from .options import GradingOptions
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: messages carry their code and parameters
 # The kernel's behaviour and the checks' arithmetic depend on these as much as on the grader's code.
 _PACKAGES = ("torch", "numpy", "matplotlib", "ipykernel", "ipython", "jupyter_client", "nbclient", "nbformat",
              "pytest", "pyzmq")
@@ -135,17 +136,27 @@ class ResultCache:
 
 
 def run_to_json(run: ExerciseRun) -> dict[str, Any]:
-    """An ExerciseRun as the cache stores it."""
-    return asdict(run)
+    """An ExerciseRun as the cache stores it, each message with its code and parameters."""
+    data = {**asdict(run), **to_json(run.message)}
+    data["outcomes"] = [{**asdict(o), **to_json(o.message)} for o in run.outcomes]
+    data["cells"] = [{**asdict(c), **to_json(c.message)} for c in run.cells]
+    return data
+
+
+def _said(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored record with its message rebuilt (and the code fields folded into it)."""
+    data = dict(data)
+    code, params = data.pop("message_code", None), data.pop("message_params", None)
+    return {**data, "message": from_json(data["message"], code, params)}
 
 
 def run_from_json(data: dict[str, Any]) -> ExerciseRun:
     """The ExerciseRun `run_to_json` stored; KeyError or TypeError when the entry is not one."""
     return ExerciseRun(
-        exercise=data["exercise"], status=data["status"], message=data["message"], notebook=data["notebook"],
-        outcomes=tuple(Outcome(**o) for o in data["outcomes"]),
+        exercise=data["exercise"], status=data["status"], message=_said(data)["message"], notebook=data["notebook"],
+        outcomes=tuple(Outcome(**_said(o)) for o in data["outcomes"]),
         answers=dict(data["answers"]),
-        cells=tuple(CellNote(**c) for c in data["cells"]),
+        cells=tuple(CellNote(**_said(c)) for c in data["cells"]),
         seconds=float(data["seconds"]),
         collection_errors=tuple(data["collection_errors"]),
         unmapped=tuple(data["unmapped"]),

@@ -8,16 +8,18 @@ from typing import Any, Callable, Sequence
 import pytest
 
 from .codec import Handle, MissingDefinition, ModuleValue, ObjectValue, StudentException, TensorValue
+from .messages import Message, authored, joined, msg, verbatim
 
 __all__ = [
-    "check", "Feedback", "expect_tensor", "expect_close", "expect_raises", "expect_values", "raised",
+    "check", "Feedback", "msg", "expect_tensor", "expect_close", "expect_raises", "expect_values", "raised",
     "values_of", "note", "take_notes", "describe",
     "StudentException", "MissingDefinition", "TensorValue", "ModuleValue", "ObjectValue", "Handle",
 ]
 
 MARKER = "grader_check"
 NOT_IMPLEMENTED = "builtins.NotImplementedError"
-_notes: list[str] = []
+_notes: list[Message] = []
+THE_RESULT = msg("expect.the_result")
 _FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -29,45 +31,60 @@ def check(question: str, name: str) -> Callable[[Callable[..., Any]], Callable[.
 class Feedback(AssertionError):
     """A check failed; `message` is written for the student.
 
+    `Feedback("text")` is shown as is in every language. With `zh=`, the message is a pair of templates
+    formatted with `values` that `--lang zh` shows in Chinese: `Feedback("got {n} rows", zh="得到 {n} 行", n=3)`
+    (both name the same placeholders). `Feedback(msg("code", ...))` uses a message of the grader's catalogue.
+
     `reveals_values` marks messages that quote inputs or expected values: for a hidden check the grader
     then shows the rubric hint instead, so hidden inputs never reach a student.
     """
 
-    def __init__(self, message: str, *, reveals_values: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, zh: str | None = None, reveals_values: bool = False, **values: Any) -> None:
+        if zh is not None:
+            said = authored(message, zh, **values)
+        else:
+            said = verbatim(message.format(**values) if values else message)
+        super().__init__(str(said))
+        self.message: Message = said
         self.reveals_values = reveals_values
 
 
-def note(message: str) -> None:
-    """Say why a passing check passed although the answer's form was unusual (shown with the pass, never silent)."""
-    _notes.append(message)
+def note(message: str, *, zh: str | None = None, **values: Any) -> None:
+    """Say why a passing check passed although the answer's form was unusual (shown with the pass, never silent).
+
+    `zh` and `values` as for `Feedback`."""
+    _notes.append(authored(message, zh, **values) if zh is not None else
+                  verbatim(message.format(**values) if values else message))
 
 
-def take_notes() -> str:
+def take_notes() -> Message:
     """The notes the current check left (joined), clearing them for the next check."""
-    text = " ".join(_notes)
+    said = joined(list(_notes), "check.notes")
     _notes.clear()
-    return text
+    return said
 
 
-def describe(value: Any) -> str:
+def describe(value: Any) -> Message:
     """A short, student-readable name for what a function returned."""
     if isinstance(value, TensorValue):
+        shape = str(list(value.shape))
         if _is_numpy(value):
-            return f"a numpy array of dtype {value.dtype} and shape {list(value.shape)}"
-        kind = "tensor" if value.exact_type else f"tensor subclass {value.class_name}"
-        return f"{kind} of dtype {value.dtype} and shape {list(value.shape)}"
+            return msg("describe.numpy", dtype=value.dtype, shape=shape)
+        if value.exact_type:
+            return msg("describe.tensor", dtype=value.dtype, shape=shape)
+        return msg("describe.tensor_subclass", cls=value.class_name, dtype=value.dtype, shape=shape)
     if isinstance(value, (list, tuple)):
-        kinds = sorted({_kind(v) for v in value})
-        return f"a {type(value).__name__} of {len(value)} item(s)" + (f" ({', '.join(kinds)})" if kinds else "")
+        kinds = ", ".join(sorted({_kind(v) for v in value}))
+        if kinds:
+            return msg("describe.sequence_kinds", type=type(value).__name__, count=len(value), kinds=kinds)
+        return msg("describe.sequence", type=type(value).__name__, count=len(value))
     if isinstance(value, ModuleValue):
-        return f"nn.Module {value.class_name}"
+        return msg("describe.module", cls=value.class_name)
     if isinstance(value, ObjectValue):
-        return f"an object of class {value.class_name}"
+        return msg("describe.object", cls=value.class_name)
     if value is None:
-        return "None"
-    return f"a {type(value).__name__}"
+        return verbatim("None")
+    return msg("describe.other", type=type(value).__name__)
 
 
 def _as_expected_tensor(expected: Any) -> Any:
@@ -81,36 +98,37 @@ def _as_expected_tensor(expected: Any) -> Any:
 
 
 def expect_tensor(actual: Any, expected: Any, *, atol: float = 1e-5, rtol: float = 1e-5,
-                  dtype: str | None = "float32", what: str = "the result") -> Any:
+                  dtype: str | None = "float32", what: str = THE_RESULT) -> Any:
     """Require a plain torch.Tensor of the expected dtype and shape whose values are close; return it as torch."""
     import torch
 
     if not isinstance(actual, TensorValue):
-        raise Feedback(f"{what} should be a torch.Tensor, but it is {describe(actual)}")
+        raise Feedback(msg("expect.not_tensor", what=what, got=describe(actual)))
     if not actual.exact_type:
-        raise Feedback(f"{what} should be a plain torch.Tensor, but it is {describe(actual)}")
+        raise Feedback(msg("expect.not_plain_tensor", what=what, got=describe(actual)))
     want = _as_expected_tensor(expected)
     if dtype is not None and actual.dtype != dtype:
-        raise Feedback(f"{what} should have dtype {dtype}, but it has dtype {actual.dtype}")
+        raise Feedback(msg("expect.dtype", what=what, want=dtype, got=actual.dtype))
     if tuple(actual.shape) != tuple(want.shape):
-        raise Feedback(f"{what} should have shape {list(want.shape)}, but it has shape {list(actual.shape)}")
+        raise Feedback(msg("expect.shape", what=what, want=str(list(want.shape)), got=str(list(actual.shape))))
     got = actual.to_torch().to(torch.float64)
     if not bool(torch.isfinite(got).all()):
-        raise Feedback(f"{what} contains NaN or infinity")
+        raise Feedback(msg("expect.not_finite", what=what))
     if not torch.allclose(got, want.to(torch.float64), atol=atol, rtol=rtol):
-        raise Feedback(f"{what} should be {_fmt(want)}, but it is {_fmt(got)}", reveals_values=True)
+        raise Feedback(msg("expect.value", what=what, want=_fmt(want), got=_fmt(got)), reveals_values=True)
     return got
 
 
 def expect_close(actual: Any, expected: float, *, atol: float = 1e-6, rtol: float = 1e-6,
-                 what: str = "the result") -> float:
+                 what: str = THE_RESULT) -> float:
     """Require a real number (bool excluded) close to `expected`."""
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
-        raise Feedback(f"{what} should be a number, but it is {describe(actual)}")
+        raise Feedback(msg("expect.not_number", what=what, got=describe(actual)))
     if not math.isfinite(actual):
-        raise Feedback(f"{what} should be a finite number, but it is {actual}")
+        raise Feedback(msg("expect.not_finite_number", what=what, got=str(actual)))
     if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
-        raise Feedback(f"{what} should be {expected:.6g}, but it is {actual:.6g}", reveals_values=True)
+        raise Feedback(msg("expect.value", what=what, want=f"{expected:.6g}", got=f"{actual:.6g}"),
+                       reveals_values=True)
     return float(actual)
 
 
@@ -129,12 +147,11 @@ def expect_raises(call: Callable[[], Any], error: str, *, what: str) -> StudentE
         value = call()
     except StudentException as exc:
         if exc.is_a(NOT_IMPLEMENTED):
-            raise Feedback(f"{what} should raise {error}, but it raised NotImplementedError: the TODO stub is still "
-                           "there (a stub never counts as the expected error)") from None
+            raise Feedback(msg("expect.raises_stub", what=what, error=error)) from None
         if not raised(exc, error):
-            raise Feedback(f"{what} should raise {error}, but it raised {exc.type_name}") from None
+            raise Feedback(msg("expect.raises_other", what=what, error=error, got=exc.type_name)) from None
         return exc
-    raise Feedback(f"{what} should raise {error}, but it returned {describe(value)}")
+    raise Feedback(msg("expect.raises_returned", what=what, error=error, got=describe(value)))
 
 
 def values_of(value: Any) -> list[float] | None:
@@ -169,20 +186,20 @@ def expect_values(actual: Any, expected: float | Sequence[float], *, what: str, 
     shown_want = _fmt_numbers(want)
     got = values_of(actual)
     if got is None:
-        raise Feedback(f"{what} should be {shown_want} ({lesson_form} in the lesson; a number, a one-element tensor "
-                       f"or a list with the same value is accepted too), but it is {describe(actual)}",
-                       reveals_values=True)
+        raise Feedback(msg("expect.values_form", what=what, want=shown_want, lesson_form=lesson_form,
+                           got=describe(actual)), reveals_values=True)
     if len(got) != len(want):
-        raise Feedback(f"{what} should hold {len(want)} value(s) ({shown_want}), but {describe(actual)} holds "
-                       f"{len(got)}: {_fmt_numbers(got)}", reveals_values=True)
+        raise Feedback(msg("expect.values_count", what=what, count=len(want), want=shown_want, got=describe(actual),
+                           got_count=len(got), values=_fmt_numbers(got)), reveals_values=True)
     if not all(math.isfinite(v) for v in got):
-        raise Feedback(f"{what} contains NaN or infinity: {_fmt_numbers(got)}")
+        raise Feedback(msg("expect.values_not_finite", what=what, values=_fmt_numbers(got)))
     if not all(math.isclose(g, w, rel_tol=rtol, abs_tol=atol) for g, w in zip(got, want)):
-        raise Feedback(f"{what} should be {shown_want}, but it is {_fmt_numbers(got)}", reveals_values=True)
+        raise Feedback(msg("expect.value", what=what, want=shown_want, got=_fmt_numbers(got)), reveals_values=True)
     lesson = _is_lesson_tensor(actual) if scalar else (
         isinstance(actual, list) and all(_is_lesson_tensor(v) for v in actual))
     if not lesson:
-        note(f"{what}: accepted {describe(actual)} for its value {shown_want}; the lesson's form is {lesson_form}.")
+        _notes.append(msg("expect.accepted_form", what=what, got=describe(actual), want=shown_want,
+                          lesson_form=lesson_form))
     return got
 
 
@@ -221,7 +238,7 @@ def _fmt(tensor: Any) -> str:
 def sequence_of(value: Any, length: int, *, what: str) -> Sequence[Any]:
     """Require a list or tuple of the given length."""
     if not isinstance(value, (list, tuple)):
-        raise Feedback(f"{what} should be a list or tuple, but it is {describe(value)}")
+        raise Feedback(msg("expect.not_sequence", what=what, got=describe(value)))
     if len(value) != length:
-        raise Feedback(f"{what} should have {length} items, but it has {len(value)}")
+        raise Feedback(msg("expect.length", what=what, count=length, got=len(value)))
     return value

@@ -21,6 +21,7 @@ from .checkrun import run_checks
 from .course import Course, read_course_notebook
 from .errors import KernelError
 from .kernel import KernelSession
+from .messages import msg
 from .models import CheckResult, ExerciseResult, ExerciseRun, QuestionResult
 from .options import GradingOptions
 from .plugin import GraderPlugin
@@ -88,14 +89,14 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
         try:
             executed = kernel.run_notebook()
         except KernelError as exc:
-            return ExerciseRun(exercise, "not_gradable", f"the notebook could not be run: {exc}", notebook_name), None
+            return ExerciseRun(exercise, "not_gradable", msg("exercise.not_run", detail=str(exc)), notebook_name), None
         session = StudentSession(kernel, executed)
         plugin = GraderPlugin(rubric=rubric, student=session, reference_path=course.reference_notebook(exercise),
                               seeds=Seeds(options.secret, student))
         run_checks([course.check_dir(exercise, v) for v in options.visibilities], plugin)
         cells = tuple(kernel.problems)
     answers = {item.answer: answer_text(executed, item.answer) for q in rubric.questions for item in q.manual}
-    message = "graded" + (f"; {len(cells)} cell problem(s), see cells" if cells else "")
+    message = msg("exercise.graded_with_cells", count=len(cells)) if cells else msg("exercise.graded")
     run = ExerciseRun(exercise, "graded", message, notebook_name, tuple(plugin.outcomes.values()), answers, cells,
                       time.monotonic() - started, tuple(plugin.collection_errors), tuple(plugin.unmapped))
     return run, executed

@@ -1,13 +1,12 @@
 """Every status and UI string the student and instructor outputs show, in English and Chinese.
 
 Rubric hints and question titles are translated in the rubric itself (`hint_zh`, `title_zh`);
-`course_text` reads them. Check messages written by check authors stay in their language; the
-grader's own standard messages are recognised by `translate_message` and translated.
+`course_text` reads them. Messages (the grader's own and check authors') are codes with parameters,
+rendered in either language by grader/messages.py.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,45 +138,6 @@ UI: dict[str, dict[str, str]] = {
     },
 }
 
-# The grader's own messages (plugin.py, scoring.py, batch.py, kernel.py) and their Chinese forms.
-_MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), zh) for p, zh in [
-    (r"^this check did not run$", "该检查未运行"),
-    (r"^your code did not finish in time \(the notebook time limit \((\d+)s\) was spent\)$",
-     "你的代码未能按时完成（笔记本总运行时间 {0} 秒已用完）"),
-    (r"^your code did not finish in time \((.*)\)$", "你的代码未能按时完成（{0}）"),
-    (r"^`(.*)` is not defined in your notebook$", "你的笔记本中没有定义 `{0}`"),
-    (r"^not implemented yet \(the TODO stub is still there\)$", "尚未实现（TODO 占位代码仍在）"),
-    (r"^your code raised (\S+)$", "你的代码抛出了 {0}"),
-    (r"^your code raised (\S+): (.*)$", "你的代码抛出了 {0}：{1}"),
-    (r"^your code ended the kernel \(exit, crash or out of memory\)$", "你的代码使内核退出（exit、崩溃或内存不足）"),
-    (r"^your function returned data the grader cannot read$", "你的函数返回了评分程序无法读取的数据"),
-    (r"^your function returned data the grader cannot read: (.*)$", "你的函数返回了评分程序无法读取的数据：{0}"),
-    (r"^the check itself failed; your instructor has the details$", "检查程序本身出错；老师可以看到详细信息"),
-    (r"^no answer written \(the answer cell is empty or unchanged\)$", "未作答（答题单元格为空或未修改）"),
-    (r"^written answer awaiting the instructor's score$", "书面回答等待老师评分"),
-    (r"^scored by the instructor$", "已由老师评分"),
-    (r"^graded$", "已评分"),
-    (r"^graded; (\d+) cell problem\(s\), see cells$", "已评分；{0} 个单元格有问题，见“单元格运行情况”"),
-    (r"^no notebook for this exercise \(expected (.*)\)$", "没有提交本练习的笔记本（应为 {0}）"),
-    (r"^no notebook for this exercise; (.*)$", "没有提交本练习的笔记本；{0}"),
-    (r"^the notebook could not be run: (.*)$", "笔记本无法运行：{0}"),
-    (r"^this cell was interrupted after (\d+)s$", "该单元格运行 {0} 秒后被中断"),
-    (r"^this cell's output was cut: too much output$", "该单元格输出过多，已被截断"),
-    (r"^this cell's output was cut: too much output \(over (.*) in this notebook\); not kept: (.*)$",
-     "该单元格输出过多，已被截断（本笔记本超过 {0}）；未保留：{1}"),
-    (r"^the notebook time limit \((\d+)s\) was spent; the checks still waiting were not run \(timeout\)$",
-     "笔记本总运行时间已用完（{0} 秒）；尚未运行的检查均记为超时"),
-    (r"^this cell ended the kernel \(exit, crash or out of memory\); the notebook was re-run without it$",
-     "该单元格使内核退出（exit、崩溃或内存不足）；已跳过它重新运行笔记本"),
-    (r"^this cell did not stop when interrupted; the kernel was restarted and the notebook re-run without it$",
-     "该单元格在中断后仍未停止；已重启内核并跳过它重新运行笔记本"),
-    (r"^this cell ignored the interrupt after its time limit; the kernel was restarted and the notebook re-run "
-     r"without it$", "该单元格超时后忽略了中断；已重启内核并跳过它重新运行笔记本"),
-    (r"^the notebook time limit \((\d+)s\) was reached; this cell and the ones after it did not run$",
-     "笔记本总运行时间已达上限（{0} 秒）；该单元格及之后的单元格没有运行"),
-]]
-
-
 def check_lang(lang: str) -> str:
     """`lang` if supported, else UsageError."""
     if lang not in LANGS:
@@ -197,17 +157,6 @@ def status(name: str, lang: str = DEFAULT_LANG) -> str:
 
 def visibility(name: str, lang: str = DEFAULT_LANG) -> str:
     return VISIBILITY[lang].get(name, name)
-
-
-def translate_message(message: str, lang: str = DEFAULT_LANG) -> str:
-    """The grader's own standard messages in `lang`; anything else (a check author's text) unchanged."""
-    if lang == "en" or not message:
-        return message
-    for pattern, template in _MESSAGES:
-        match = pattern.match(message)
-        if match:
-            return template.format(*match.groups())
-    return message
 
 
 @dataclass(frozen=True)

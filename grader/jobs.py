@@ -23,6 +23,7 @@ from nbformat import NotebookNode
 
 from .errors import GraderError
 from .exercise import run_exercise
+from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
 from .pool import WorkerPool, stop_requested
@@ -114,10 +115,10 @@ def execute_job(state: WorkerState, job: NotebookJob) -> tuple[ExerciseRun, Note
         return run_exercise(job.notebook, job.exercise, job.student, list(job.files), state.options,
                             slot=state.slot, notebook_name=job.notebook_name)
     except GraderError as exc:
-        return ExerciseRun(job.exercise, "not_gradable", str(exc), job.notebook_name), None
+        return ExerciseRun(job.exercise, "not_gradable", verbatim(str(exc)), job.notebook_name), None
     except Exception as exc:  # a grader bug must cost this notebook only, never the batch
-        return ExerciseRun(job.exercise, "not_gradable", f"the grader failed on this notebook "
-                           f"({type(exc).__name__}); your instructor has the details", job.notebook_name,
+        return ExerciseRun(job.exercise, "not_gradable", msg("exercise.grader_failed", type=type(exc).__name__),
+                           job.notebook_name,
                            grader_error=traceback.format_exc()[-4000:]), None
 
 
@@ -129,7 +130,7 @@ def job_timings(wall: float, cpu: float) -> dict[str, float]:
 
 def lost_job(job: NotebookJob, reason: str) -> JobResult:
     """What a job reports whose worker died, or that failed outside `run_job` (not sent, not written)."""
-    message = f"this notebook could not be graded: {reason}"
+    message = msg("exercise.lost", reason=reason)
     return JobResult(job.student, job.exercise, ExerciseRun(job.exercise, "not_gradable", message, job.notebook_name))
 
 

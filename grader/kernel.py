@@ -25,13 +25,13 @@ from . import codec, sandboxed
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
 from .budget import OutputBudget, WallBudget, human_bytes
 from .jupyter_glue import BoundedClient, bounded_context, destroy_context, kernel_manager
+from .messages import Message, msg
 from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import kernel_factory, warm_start_problem
 
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
-OUTPUT_CUT = "this cell's output was cut: too much output"
 
 
 class KernelSession:
@@ -64,9 +64,11 @@ class KernelSession:
 
     def _time_spent(self) -> CallTimeout:
         """Note that the time limit is spent (once) and return the error every later call raises."""
-        self._problem(-1, "notebook_timeout", f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was "
-                      "spent; the checks still waiting were not run (timeout)")
-        return CallTimeout(f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was spent")
+        seconds = f"{self.limits.notebook_timeout:.0f}"
+        self._problem(-1, "notebook_timeout", msg("cell.time_spent", seconds=seconds))
+        error = CallTimeout(f"the notebook time limit ({seconds}s) was spent")
+        error.notebook_seconds = seconds
+        return error
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def __enter__(self) -> "KernelSession":
@@ -213,7 +215,7 @@ class KernelSession:
             # A re-run skips the killer, and the cells that timed out: they would only time out again.
             self.skipped_cells.add(died_at)
             self.skipped_cells.update(self._client.timed_out_cells if self._client else ())
-        self.problems.append(CellNote(-1, "kernel_died", f"the kernel died {MAX_RESTARTS + 1} times; gave up"))
+        self.problems.append(CellNote(-1, "kernel_died", msg("cell.gave_up", count=MAX_RESTARTS + 1)))
         return self.notebook
 
     async def _execute_cells(self) -> int | None:
@@ -231,8 +233,7 @@ class KernelSession:
             remaining = self.clock.remaining()
             if remaining <= 0:
                 self._problem(index, "notebook_timeout",
-                              f"the notebook time limit ({self.limits.notebook_timeout:.0f}s) was reached; "
-                              "this cell and the ones after it did not run")
+                              msg("cell.notebook_timeout", seconds=f"{self.limits.notebook_timeout:.0f}"))
                 return None
             client.timeout = max(1, math.ceil(min(self.limits.cell_timeout, remaining)))
             client.current_cell = index
@@ -240,19 +241,16 @@ class KernelSession:
                 await asyncio.wait_for(client.async_execute_cell(cell, index),
                                        timeout=client.timeout + INTERRUPT_GRACE + 10)
             except DeadKernelError:
-                self._problem(index, "kernel_died", "this cell ended the kernel (exit, crash or out of memory); "
-                              "the notebook was re-run without it")
+                self._problem(index, "kernel_died", msg("cell.kernel_died"))
                 return index
             except asyncio.TimeoutError:
-                self._problem(index, "timeout", "this cell did not stop when interrupted; the kernel was "
-                              "restarted and the notebook re-run without it")
+                self._problem(index, "timeout", msg("cell.stuck"))
                 return index
             if index in client.timed_out_cells:
                 if not await self._kernel_answers():
-                    self._problem(index, "timeout", "this cell ignored the interrupt after its time limit; the "
-                                  "kernel was restarted and the notebook re-run without it")
+                    self._problem(index, "timeout", msg("cell.ignored_interrupt"))
                     return index
-                self._problem(index, "timeout", f"this cell was interrupted after {client.timeout:.0f}s")
+                self._problem(index, "timeout", msg("cell.interrupted", seconds=f"{client.timeout:.0f}"))
             if index in client.truncated_cells:
                 self._note_cut(index)
         return None
@@ -261,12 +259,12 @@ class KernelSession:
         """Name what the output budget cut from cell `index` (one note per cell, the latest run's)."""
         client = self._client
         assert client is not None
-        what = client.budget.describe(index) or "output"
-        message = f"{OUTPUT_CUT} (over {human_bytes(client.budget.limit)} in this notebook); not kept: {what}"
+        message = msg("cell.output_cut_detail", limit=human_bytes(client.budget.limit),
+                      what=client.budget.describe(index) or "output")
         self.problems = [p for p in self.problems if (p.cell_index, p.kind) != (index, "output_truncated")]
         self._problem(index, "output_truncated", message)
 
-    def _problem(self, index: int, kind: str, message: str) -> None:
+    def _problem(self, index: int, kind: str, message: Message) -> None:
         problem = CellNote(index, kind, message)
         if problem not in self.problems:
             self.problems.append(problem)

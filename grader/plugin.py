@@ -12,6 +12,7 @@ import pytest
 from .checks import MARKER, Feedback, take_notes
 from .codec import MissingDefinition, StudentException
 from .errors import CallTimeout, KernelDied, ProtocolError, ReferenceUnavailable
+from .messages import clipped, msg, verbatim
 from .models import REFERENCE_UNAVAILABLE, Outcome
 from .reference import load_reference
 from .rubric import Rubric
@@ -80,36 +81,35 @@ class GraderPlugin:
     def _classify(self, check_id: str, call: pytest.CallInfo[None], report: pytest.TestReport) -> Outcome:
         notes = take_notes()  # what a passing check accepted although its form was unusual
         if call.excinfo is None:
-            return Outcome(check_id, "passed", _clip(notes))
+            return Outcome(check_id, "passed", clipped(notes, MAX_MESSAGE))
         exc = call.excinfo.value
         spec = self._specs.get(check_id)
         hidden = spec is None or spec.visibility != "public"
-        hint = spec.hint if spec else ""
+        hint = verbatim(spec.hint if spec else "")
         detail = report.longreprtext[-4000:]
         if isinstance(exc, CallTimeout):
-            return Outcome(check_id, "timeout", f"your code did not finish in time ({exc})", detail)
+            spent = getattr(exc, "notebook_seconds", None)
+            shown = msg("check.time_spent", seconds=spent) if spent else msg("check.timeout", detail=str(exc))
+            return Outcome(check_id, "timeout", shown, detail)
         if isinstance(exc, Feedback):
             message = hint if (hidden and exc.reveals_values) else exc.message
-            return Outcome(check_id, "failed", _clip(message), detail)
+            return Outcome(check_id, "failed", clipped(message, MAX_MESSAGE), detail)
         if isinstance(exc, MissingDefinition):
-            return Outcome(check_id, "failed", f"`{exc.name}` is not defined in your notebook", detail)
+            return Outcome(check_id, "failed", msg("check.not_defined", name=exc.name), detail)
         if isinstance(exc, StudentException):
             if exc.is_a("NotImplementedError"):
-                return Outcome(check_id, "failed", "not implemented yet (the TODO stub is still there)", detail)
-            shown = f"your code raised {exc.type_name}" + ("" if hidden else f": {exc.message}")
-            return Outcome(check_id, "failed", _clip(shown), detail)
+                return Outcome(check_id, "failed", msg("check.todo_stub"), detail)
+            shown = msg("check.raised", type=exc.type_name) if hidden else \
+                msg("check.raised_detail", type=exc.type_name, detail=exc.message)
+            return Outcome(check_id, "failed", clipped(shown, MAX_MESSAGE, "detail"), detail)
         if isinstance(exc, KernelDied):
-            return Outcome(check_id, "failed", "your code ended the kernel (exit, crash or out of memory)", detail)
+            return Outcome(check_id, "failed", msg("check.kernel_died"), detail)
         if isinstance(exc, ProtocolError):
-            shown = "your function returned data the grader cannot read" + ("" if hidden else f": {exc}")
-            return Outcome(check_id, "failed", _clip(shown), detail)
+            shown = msg("check.unreadable") if hidden else msg("check.unreadable_detail", detail=str(exc))
+            return Outcome(check_id, "failed", clipped(shown, MAX_MESSAGE, "detail"), detail)
         if isinstance(exc, AssertionError):
-            message = hint if hidden else (str(exc).strip().splitlines() or [hint])[0]
-            return Outcome(check_id, "failed", _clip(message), detail)
+            message = hint if hidden else verbatim((str(exc).strip().splitlines() or [hint])[0])
+            return Outcome(check_id, "failed", clipped(message, MAX_MESSAGE), detail)
         detail = detail or "".join(traceback.format_exception(exc))
         reason = REFERENCE_UNAVAILABLE if isinstance(exc, ReferenceUnavailable) else ""
-        return Outcome(check_id, "error", "the check itself failed; your instructor has the details", detail, reason)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+        return Outcome(check_id, "error", msg("check.check_failed"), detail, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .messages import msg, verbatim
 from .models import CheckResult, Outcome, QuestionResult
 from .rubric import ManualSpec, Rubric
 
@@ -10,9 +11,10 @@ ManualScores = dict[str, tuple[float, str]]  # check id -> (points, comment)
 
 def score_questions(rubric: Rubric, outcomes: dict[str, Outcome], answers: dict[str, str | None],
                     templates: dict[str, str], manual_scores: ManualScores | None = None,
-                    missing_message: str = "this check did not run") -> tuple[QuestionResult, ...]:
+                    missing_message: str | None = None) -> tuple[QuestionResult, ...]:
     """Points per check: full for `passed`, none otherwise; manual items from the instructor's scores."""
     manual_scores = manual_scores or {}
+    missing_message = missing_message or msg("check.did_not_run")
     questions = []
     for question in rubric.questions:
         results = []
@@ -35,13 +37,13 @@ def _manual_result(item: ManualSpec, answer: str | None, template: str | None,
                    entered: tuple[float, str] | None) -> CheckResult:
     if answer is None or not answer.strip() or _normalise(answer) == _normalise(template or ""):
         return CheckResult(item.id, "failed", 0.0, item.points, "public",
-                           "no answer written (the answer cell is empty or unchanged)", item.hint)
+                           msg("answer.missing"), item.hint)
     if entered is None:
         return CheckResult(item.id, "manual", 0.0, item.points, "public",
-                           "written answer awaiting the instructor's score", item.hint)
+                           msg("answer.awaiting"), item.hint)
     points, comment = entered
     points = max(0.0, min(item.points, points))
-    return CheckResult(item.id, "manual", points, item.points, "public", comment or "scored by the instructor",
+    return CheckResult(item.id, "manual", points, item.points, "public", verbatim(comment) if comment else msg("answer.scored"),
                        item.hint)
 
 

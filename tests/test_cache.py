@@ -15,7 +15,8 @@ from grader.cache import ResultCache, exercise_fingerprint, job_key, options_fin
 from grader.course import load_course
 from grader.jobs import JobResult, NotebookJob
 from grader.layout import OutLayout
-from grader.models import ExerciseRun
+from grader.messages import msg, render
+from grader.models import CellNote, ExerciseRun, Outcome
 from grader.options import GradingOptions
 from grader.sandbox import Limits
 from minicourse import comparable, copy_tree, make_batch, make_course
@@ -229,3 +230,18 @@ def test_the_batch_writes_each_result_into_out_and_an_unwritable_out_costs_only_
     assert (lost.student, lost.exercise, lost.run.status) == ("s0", "alpha", "not_gradable")
     assert lost.run.message.startswith("this notebook could not be graded: its executed notebook could not be "
                                        "written: [Errno 20] Not a directory")
+
+
+def test_cache_entries_keep_message_codes_and_entries_of_an_older_format_are_regraded(tmp_path):
+    run = ExerciseRun("alpha", "graded", msg("exercise.graded_with_cells", count=1), "alpha.ipynb",
+                      (Outcome("alpha.q.a", "failed", msg("check.raised_detail", type="ValueError", detail="w"), "tb"),),
+                      cells=(CellNote(2, "timeout", msg("cell.interrupted", seconds="5")),))
+    cache = ResultCache(OutLayout(tmp_path))
+    cache.put("s0", "alpha", "key", run, None, None)
+    back = cache.get("s0", "alpha", "key")
+    assert back == run and back.outcomes[0].message.code == "check.raised_detail"
+    assert (render(back.message, "zh"), render(back.cells[0].message, "zh")) == (
+        "已评分；1 个单元格有问题，见“单元格运行情况”", "该单元格运行 5 秒后被中断")
+    entry = json.loads(cache.path("s0", "alpha").read_text(encoding="utf-8"))
+    cache.path("s0", "alpha").write_text(json.dumps({**entry, "format": 1}), encoding="utf-8")
+    assert cache.get("s0", "alpha", "key") is None  # written before messages had codes: graded again

@@ -75,6 +75,16 @@ def test_chinese_feedback_translates_statuses_hints_titles_and_the_graders_own_m
     assert "# ada 的作业反馈" in text
 
 
+def test_a_version_1_report_shows_its_english_messages_as_they_are(course, tmp_path):
+    old = report(version=1)
+    assert old["report_version"] == 1 and "message_code" not in old["exercises"][0]
+    view = feedback_view(old, course, "zh", student_dir=tmp_path)
+    assert view.exercises[0].cells == ((4, "this cell was interrupted after 60s"),)
+    assert checks_of(view)["logistic_regression.hw1.answer"].message == \
+        "no answer written (the answer cell is empty or unchanged)"
+    assert checks_of(view)["autograd.grad_tensors.lesson_value"].status_label == "未通过"
+
+
 def test_plots_are_real_pngs_and_fakes_are_dropped(tmp_path):
     path = executed_notebook(tmp_path / "nb.ipynb", plots=3)
     plots, total = notebook_plots(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from .. import i18n
+from ..messages import msg
 from .charts import bar_chart
 from .view import CheckView, ExerciseView, FeedbackView
 
@@ -43,7 +44,7 @@ def _exercise(ex: ExerciseView, lang: str) -> str:
     parts = [f'<section id="{escape(ex.id)}"><h2>{escape(ex.title)}</h2>',
              f'<p class="score">{_num(ex.score)}/{_num(ex.max_score)} '
              f'<span class="st {escape(ex.status)}">{escape(ex.status_label)}</span></p>']
-    if ex.status != "graded" or ex.message != i18n.translate_message("graded", lang):
+    if ex.status != "graded" or ex.message != msg("exercise.graded").render(lang):
         parts.append(f'<p class="note">{escape(ex.message)}</p>')
     if ex.questions:
         rows = [(q.title, q.score, q.max_score) for q in ex.questions]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from .. import i18n
+from ..messages import msg
 from .charts import text_bar
 from .view import FeedbackView
 
@@ -35,7 +36,7 @@ def render_feedback_md(view: FeedbackView, plot_dir: str = PLOT_DIR) -> tuple[st
     for ex in view.exercises:
         lines += [f"## {md(ex.title)}", "",
                   f"**{_num(ex.score)}/{_num(ex.max_score)}** · {md(ex.status_label)}", ""]
-        if ex.status != "graded" or ex.message != i18n.translate_message("graded", lang):
+        if ex.status != "graded" or ex.message != msg("exercise.graded").render(lang):
             lines += ["> " + md(ex.message), ""]
         if ex.questions:
             lines += [f"### {md(t('points_chart'))}", "", f"| {md(t('question'))} | | {md(t('points'))} |",

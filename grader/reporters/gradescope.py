@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import i18n
 from ..files import write_atomic
+from ..messages import in_report
 
 VISIBILITY = {"public": "visible", "hidden": "visible", "after_due_date": "after_due_date"}
 
@@ -25,7 +26,7 @@ def _output(check: dict[str, Any], text: i18n.CourseText, lang: str) -> str:
         return label
     if check["visibility"] != "public":
         return f"{i18n.status('failed', lang)}\n{i18n.ui('hint', lang)}: {hint}"
-    lines = [label, i18n.translate_message(check["message"], lang)]
+    lines = [label, in_report(check, lang)]
     if hint and not (check["status"] == "manual" and check["points"] >= check["max_points"]):
         lines.append(f"{i18n.ui('hint', lang)}: {hint}")
     return "\n".join(line for line in lines if line)
@@ -52,7 +53,7 @@ def gradescope_results(report: dict[str, Any], course: Any | None = None,
                     test["status"] = "passed" if check["status"] == "passed" else "failed"
                 tests.append(test)
     summary = "\n".join(f"{ex['id']}: {ex['score']:g}/{ex['max_score']:g} ({i18n.status(ex['status'], lang)})"
-                        + ("" if ex["message"] == "graded" else " " + i18n.translate_message(ex["message"], lang))
+                        + ("" if ex["message"] == "graded" else " " + in_report(ex, lang))
                         for ex in report["exercises"])
     return {
         "score": report["score"],

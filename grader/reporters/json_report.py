@@ -1,4 +1,9 @@
-"""report.json: the public, versioned per-student report, validated against schemas/report.schema.json."""
+"""report.json: the public, versioned per-student report, validated against schemas/report.schema.json.
+
+Version 2 adds `message_code` and `message_params` beside every `message` (checks, exercises, cell notes):
+the message as a code of grader/messages.py's catalogue, which readers render in any language. Readers
+accept version 1 too (no codes: the English message is shown as is).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ import jsonschema
 
 from ..errors import GraderError
 from ..files import write_atomic
+from ..messages import to_json
 from ..models import StudentReport
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
 @lru_cache(maxsize=1)
@@ -27,14 +33,14 @@ def report_to_dict(report: StudentReport) -> dict[str, Any]:
     exercises = []
     for ex in report.exercises:
         exercises.append({
-            "id": ex.id, "status": ex.status, "message": ex.message,
+            "id": ex.id, "status": ex.status, "message": ex.message, **to_json(ex.message),
             "score": _num(ex.score), "max_score": _num(ex.max_score),
             "notebook": ex.notebook, "seconds": round(ex.seconds, 3),
-            "cells": [asdict(c) for c in ex.cells],
+            "cells": [{**asdict(c), **to_json(c.message)} for c in ex.cells],
             "questions": [{
                 "id": q.id, "title": q.title, "score": _num(q.score), "max_score": _num(q.max_score),
-                "checks": [{**asdict(c), "points": _num(c.points), "max_points": _num(c.max_points)}
-                           for c in q.checks],
+                "checks": [{**asdict(c), "points": _num(c.points), "max_points": _num(c.max_points),
+                            **to_json(c.message)} for c in q.checks],
             } for q in ex.questions],
         })
     return {

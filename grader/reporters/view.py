@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import i18n
+from ..messages import in_report, render
 from .plots import Plot, notebook_plots
 
 if TYPE_CHECKING:
@@ -125,11 +126,11 @@ def _check_view(check: dict[str, Any], text: i18n.CourseText, lang: str) -> Chec
     passed = check["status"] == "passed"
     hint = "" if passed else text.hint(check["id"], check.get("hint", ""), lang)
     if visibility == "public":
-        status, message = check["status"], i18n.translate_message(check["message"], lang)
+        status, message = check["status"], in_report(check, lang)
     else:  # hidden, or after the due date: name, pass or fail, hint
         status, message = ("passed" if passed else "failed"), ""
     if status == "manual":
-        message = i18n.translate_message(check["message"], lang)
+        message = in_report(check, lang)
         hint = "" if check["points"] >= check["max_points"] else hint
     return CheckView(check["id"], check["id"].rsplit(".", 1)[-1], status, i18n.status(status, lang),
                      check["points"], check["max_points"], visibility, i18n.visibility(visibility, lang),
@@ -159,10 +160,10 @@ def _exercise_view(exercise: dict[str, Any], text: i18n.CourseText, titles: dict
         path = student_dir / Path(exercise["notebook"]).name
         if path.is_file():
             plots, total = notebook_plots(path)
-    cells = tuple((c["cell_index"], i18n.translate_message(c["message"], lang)) for c in exercise.get("cells", []))
+    cells = tuple((c["cell_index"], in_report(c, lang)) for c in exercise.get("cells", []))
     view = ExerciseView(
         exercise["id"], titles.get(exercise["id"], exercise["id"]), exercise["status"],
-        i18n.status(exercise["status"], lang), i18n.translate_message(exercise["message"], lang),
+        i18n.status(exercise["status"], lang), in_report(exercise, lang),
         sum(q.score for q in questions), sum(q.max_score for q in questions), exercise.get("notebook"),
         tuple(questions), cells, tuple(plots), total)
     return view, withheld, withheld_points
@@ -201,9 +202,9 @@ def self_check_view(check: SelfCheck, course: Any | None = None, lang: str = i18
         questions.append(QuestionView(spec.id, text.title(result.id, spec.id, spec.title, lang),
                                       sum(c.points for c in checks), sum(c.max_points for c in checks),
                                       tuple(checks), hidden))
-    cells = tuple((c.cell_index, i18n.translate_message(c.message, lang)) for c in result.cells)
+    cells = tuple((c.cell_index, render(c.message, lang)) for c in result.cells)
     return SelfCheckView(result.id, rubric.title, check.notebook or (result.notebook or ""), result.status,
-                         i18n.status(result.status, lang), i18n.translate_message(result.message, lang),
+                         i18n.status(result.status, lang), render(result.message, lang),
                          tuple(questions), cells, lang)
 
 
@@ -218,5 +219,5 @@ def _self_check_line(check: Any, manual: bool, unavailable: bool, text: i18n.Cou
         status = "unavailable" if unavailable and status == "error" else status
         label = i18n.status(status, lang)
     return CheckView(check.id, name, status, label, check.points, check.max_points, check.visibility,
-                     i18n.visibility(check.visibility, lang), i18n.translate_message(check.message, lang),
+                     i18n.visibility(check.visibility, lang), render(check.message, lang),
                      text.hint(check.id, check.hint, lang), written)

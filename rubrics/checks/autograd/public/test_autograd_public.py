@@ -44,9 +44,12 @@ def _expect_runtime_error(student, name, args, why):
 def test_retain_graph_lesson_value(student):
     grad = student.call("backward_twice", 1.0, 2.0, True)
     if _is(grad, [5.0]):
-        raise Feedback(f"backward_twice(1., 2., True) should return tensor([10.]) but returned {_shown(grad)}, "
+        raise Feedback("backward_twice(1., 2., True) should return tensor([10.]) but returned {got}, "
                        "the gradient of a single pass: call y.backward(retain_graph=True) and then y.backward() "
-                       "again; the two gradients add up.")
+                       "again; the two gradients add up.",
+                       zh="backward_twice(1., 2., True) 应返回 tensor([10.])，但返回了 {got}，这只是一次反向传播的梯度："
+                          "先调用 y.backward(retain_graph=True)，再调用一次 y.backward()；两次的梯度会累加。",
+                       got=_shown(grad))
     expect_values(grad, 10.0, what="w.grad after two backward passes (w=1, x=2, retain_graph=True)",
                   lesson_form="tensor([10.])")
     _expect_runtime_error(
@@ -60,13 +63,20 @@ def test_retain_graph_lesson_value(student):
 def test_grad_tensors_lesson_value(student):
     grad = student.call("weighted_backward", 1.0, 2.0, (1.0, 2.0))
     if _is(grad, [7.0]):
-        raise Feedback(f"weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned {_shown(grad)} "
+        raise Feedback("weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned {got} "
                        "= 5 + 2, the unweighted sum: gradient= weights each output, w.grad = 1*dy0/dw + 2*dy1/dw = 1*5 + 2*2 = 9. Pass "
-                       "gradient=torch.tensor(weights) to loss.backward.")
+                       "gradient=torch.tensor(weights) to loss.backward.",
+                       zh="weighted_backward(1., 2., (1., 2.)) 应返回 tensor([9.])，但返回了 {got} = 5 + 2，即未加权的和："
+                          "gradient= 为每个输出加权，w.grad = 1*dy0/dw + 2*dy1/dw = 1*5 + 2*2 = 9。"
+                          "请把 gradient=torch.tensor(weights) 传给 loss.backward。",
+                       got=_shown(grad))
     if _is(grad, [12.0]):
-        raise Feedback(f"weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned {_shown(grad)} "
+        raise Feedback("weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned {got} "
                        "= 2*5 + 1*2: the weights are paired with the wrong outputs. weights[0] weights y0 = a*b, "
-                       "weights[1] weights y1 = a+b.")
+                       "weights[1] weights y1 = a+b.",
+                       zh="weighted_backward(1., 2., (1., 2.)) 应返回 tensor([9.])，但返回了 {got} = 2*5 + 1*2："
+                          "权重与输出配错了。weights[0] 对应 y0 = a*b，weights[1] 对应 y1 = a+b。",
+                       got=_shown(grad))
     expect_values(grad, 9.0, what="w.grad for w=1, x=2, weights=(1, 2)", lesson_form="tensor([9.])")
 
 
@@ -102,9 +112,12 @@ def test_create_graph_lesson_value(student):
 def _expect_grad_list(result, expected, what):
     got = values_of(result)
     if got is not None and len(got) == len(expected) and len(set(got)) == 1 and got != expected:
-        raise Feedback(f"{what} should be {expected}, but it is {got}. Every entry is the same: w.grad is one "
+        raise Feedback("{what} should be {expected}, but it is {got}. Every entry is the same: w.grad is one "
                        "tensor that backward updates in place, so append a copy (w.grad.clone() or w.grad.item()) "
-                       "and read it before zeroing it.")
+                       "and read it before zeroing it.",
+                       zh="{what} 应为 {expected}，但实际是 {got}。每一项都相同：w.grad 是同一个被 backward 原地更新的张量，"
+                          "所以要追加它的副本（w.grad.clone() 或 w.grad.item()），并在清零之前读取。",
+                       what=what, expected=str(expected), got=str(got))
     expect_values(result, expected, what=what, lesson_form="a list of tensors like [tensor([5.]), tensor([10.]), ...]")
 
 
@@ -115,7 +128,9 @@ def test_accumulation_lesson_value(student):
     zeroed = student.call("accumulated_grads", 1.0, 2.0, 4, True)
     if _is(zeroed, [5.0, 10.0, 15.0, 20.0]):
         raise Feedback("accumulated_grads(1., 2., 4, True) should be [5, 5, 5, 5] but returned 5, 10, 15, 20: with "
-                       "zero_grad=True call w.grad.zero_() after reading w.grad, so every pass starts from 0.")
+                       "zero_grad=True call w.grad.zero_() after reading w.grad, so every pass starts from 0.",
+                       zh="accumulated_grads(1., 2., 4, True) 应为 [5, 5, 5, 5]，但返回了 5, 10, 15, 20："
+                          "zero_grad=True 时，读取 w.grad 之后要调用 w.grad.zero_()，让每次都从 0 开始。")
     _expect_grad_list(zeroed, [5.0, 5.0, 5.0, 5.0], "accumulated_grads(1., 2., 4, True)")
 
 

@@ -214,17 +214,23 @@ def test_train_lesson_run(student):
         if _close_lists(losses, _simulate(x, y, steps=n, zero_grad=False, stop=False)["losses"], n):
             raise Feedback("Your losses follow the lesson's loop without optimizer.zero_grad(): the gradients of "
                            "all previous iterations keep adding up (梯度不自动清零). Call optimizer.zero_grad() in "
-                           "every iteration before loss.backward().")
+                           "every iteration before loss.backward().",
+                           zh="你的损失与课上不调用 optimizer.zero_grad() 的循环一致：之前所有迭代的梯度都在不断累加"
+                              "（梯度不自动清零）。请在每次迭代中、loss.backward() 之前调用 optimizer.zero_grad()。")
         raise Feedback("The first loss matches the lesson's but the next ones do not: each iteration should do "
                        "forward, loss, optimizer.zero_grad(), loss.backward(), optimizer.step() with "
-                       "SGD(model.parameters(), lr=lr, momentum=momentum).")
+                       "SGD(model.parameters(), lr=lr, momentum=momentum).",
+                       zh="第一个损失与课上一致，但之后的不一致：每次迭代应依次执行前向计算、计算损失、"
+                          "optimizer.zero_grad()、loss.backward()、optimizer.step()，优化器为 "
+                          "SGD(model.parameters(), lr=lr, momentum=momentum)。")
     if result["iterations"] != ref["iterations"]:
         raise Feedback(f"Training stopped at iteration {result['iterations']}; the lesson's run stops at iteration "
                        f"{ref['iterations']}, the first whose accuracy exceeds target_acc=0.99. Compute the "
                        "accuracy of this iteration's y_pred (threshold 0.5) and break as soon as acc > target_acc; "
                        "iterations is the index of that last iteration.")
     if not _close_lists(losses, ref_losses):
-        raise Feedback("The losses drift away from the lesson's run during training.")
+        raise Feedback("The losses drift away from the lesson's run during training.",
+                       zh="训练过程中，你的损失逐渐偏离了课上的运行结果。")
     if abs(result["accuracy"] - ref["accuracy"]) > 1e-6:
         raise Feedback(f"accuracy is {result['accuracy']}, expected {ref['accuracy']}: the fraction of this "
                        "iteration's predictions (y_pred >= 0.5) that equal train_y.")
