@@ -79,24 +79,26 @@ class GraderPlugin:
 
     def _classify(self, check_id: str, call: pytest.CallInfo[None], report: pytest.TestReport) -> Outcome:
         notes = take_notes()  # what a passing check accepted although its form was unusual
-        if call.excinfo is None:
-            return Outcome(check_id, "passed", _clip(notes))
-        exc = call.excinfo.value
         spec = self._specs.get(check_id)
+        # A hidden check tells the student only its verdict and fixed hint: no text the student's code produced
+        # (values, class or exception type names) reaches its message; `detail` keeps it for the instructor.
         hidden = spec is None or spec.visibility != "public"
         hint = spec.hint if spec else ""
+        if call.excinfo is None:
+            return Outcome(check_id, "passed", *(("", notes) if hidden else (_clip(notes),)))
+        exc = call.excinfo.value
         detail = report.longreprtext[-4000:]
         if isinstance(exc, CallTimeout):
             return Outcome(check_id, "timeout", f"your code did not finish in time ({exc})", detail)
         if isinstance(exc, Feedback):
-            message = hint if (hidden and exc.reveals_values) else exc.message
+            message = hint if hidden else exc.message
             return Outcome(check_id, "failed", _clip(message), detail)
         if isinstance(exc, MissingDefinition):
             return Outcome(check_id, "failed", f"`{exc.name}` is not defined in your notebook", detail)
         if isinstance(exc, StudentException):
             if exc.is_a("NotImplementedError"):
                 return Outcome(check_id, "failed", "not implemented yet (the TODO stub is still there)", detail)
-            shown = f"your code raised {exc.type_name}" + ("" if hidden else f": {exc.message}")
+            shown = "your code raised an exception" if hidden else f"your code raised {exc.type_name}: {exc.message}"
             return Outcome(check_id, "failed", _clip(shown), detail)
         if isinstance(exc, KernelDied):
             return Outcome(check_id, "failed", "your code ended the kernel (exit, crash or out of memory)", detail)
