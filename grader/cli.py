@@ -149,17 +149,22 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
                               on_done=lambda r: progress.advance(task), workers=workers,
                               use_cache=not no_cache, on_warning=_warn, executor=remote)
     written = write_exports(out_dir, reports, course, exports)
+    out.print(results_table(reports, list(course.rubrics), out_dir))
+    _print_written(out_dir, written)
+
+
+def results_table(reports: list[dict[str, Any]], exercises: list[str], out_dir: Path) -> Table:
+    """The batch's terminal table; student ids are shown as text (no markup, no control characters)."""
     table = Table(title=for_terminal(f"{len(reports)} submission(s) graded -> {out_dir}"))
     table.add_column("student")
     table.add_column("score", justify="right")
-    for exercise in course.rubrics:
+    for exercise in exercises:
         table.add_column(for_terminal(exercise))
     for r in reports:
         cells = [f"{e['score']:g}/{e['max_score']:g}" + ("" if e["status"] == "graded" else f" ({e['status']})")
                  for e in r["exercises"]]
         table.add_row(for_terminal(r["student"]), f"{r['score']:g}/{r['max_score']:g}", *cells)
-    out.print(table)
-    _print_written(out_dir, written)
+    return table
 
 
 def _warn(line: str) -> None:
