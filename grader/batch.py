@@ -11,12 +11,14 @@ at the end of every run, an interrupted one included. Where each file goes: grad
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
 import os
 import shutil
 import sys
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,9 +30,9 @@ from . import __version__
 from .cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
 from .course import Course, read_course_notebook
 from .discovery import Submission, find_submissions
-from .errors import Interrupted, NotebookError, UsageError
+from .errors import DiskFull, Interrupted, NotebookError, UsageError
 from .exercise import answer_templates, score_run
-from .files import write_atomic
+from .files import check_writable, write_atomic
 from .intake import is_zip_path, submissions_from_zip
 from .jobs import Instrumentation, JobExecutor, JobResult, LocalExecutor, NotebookJob, lost_job
 from .layout import OutLayout
@@ -128,15 +130,18 @@ def keep_outputs(layout: OutLayout, cache: ResultCache, job: NotebookJob, key: s
                  result: JobResult) -> JobResult:
     """Write a job's executed notebook into OUT, then (graded runs with a key) its cache entry.
 
-    Returns `result`, or when OUT cannot take them a not_gradable result for this notebook only.
+    Returns `result`, or when OUT cannot take them (this notebook's outputs filled the disk, say) a
+    not_gradable result for this notebook only, the traceback kept for the instructor.
     """
     try:
         if result.executed is not None:
             write_atomic(layout.executed(job.student, job.notebook_name), result.executed)
         if key is not None and result.run.status == "graded":
             cache.put(job.student, job.exercise, key, result.run, job.notebook_name, result.executed)
-    except OSError as exc:
-        return lost_job(job, msg("exercise.not_written", detail=str(exc)))
+    except (OSError, DiskFull) as exc:
+        why = "the disk is full" if isinstance(exc, DiskFull) else exc.strerror or type(exc).__name__
+        lost = lost_job(job, msg("exercise.not_written", detail=why))
+        return dataclasses.replace(lost, run=dataclasses.replace(lost.run, grader_error=traceback.format_exc()))
     return result
 
 
@@ -241,6 +246,10 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
             rebuild_gradebook(layout, list(plans), course)
             raise Interrupted(f"interrupted: {len(reports)} of {len(plans)} submission(s) graded and kept; "
                               "run the same command again to grade the rest") from None
+        except DiskFull as exc:  # nothing more can be written: keep what was, say so, let a rerun resume
+            with contextlib.suppress(DiskFull):
+                rebuild_gradebook(layout, list(plans), course)
+            raise DiskFull(f"{exc} ({len(reports)} of {len(plans)} submission(s) graded and kept)") from exc
         rebuild_gradebook(layout, list(plans), course)
     return [reports[student] for student in plans]
 
@@ -249,7 +258,7 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
 def _exclusive(layout: OutLayout) -> Iterator[None]:
     """One grade run at a time per OUT folder (a lock that goes away with the process, even on kill -9)."""
     lock = layout.lock()
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(lock.parent)  # a read-only OUT is the instructor's to fix (exit 2); a full one stops here
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         try:

@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -22,6 +21,7 @@ from .cli_base import (CheckedCommand, ExportGroup, GradeGroup, check_executor, 
                        isolation_option, lang_option, torch_option, worker_options)
 from .errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .sandbox import Limits
+from .textsafe import for_markdown, for_terminal
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
 
@@ -58,8 +58,8 @@ def _executor(name: str, scheduler: str | None, options: Any) -> Any:
 
     assert scheduler is not None
     executor = connect(scheduler, options)
-    err.print(f"grading on the dask cluster at {escape(scheduler)} ({len(executor.client.nthreads())} worker(s))",
-              highlight=False)
+    err.print(f"grading on the dask cluster at {for_terminal(scheduler)} "
+              f"({len(executor.client.nthreads())} worker(s))", highlight=False)
     return executor
 
 
@@ -114,6 +114,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
     from .batch import grade_batch
     from .export import write_exports
+    from .files import check_writable
     from .layout import OutLayout
     from .manual import load_manual_scores
     from .options import grading_options
@@ -124,10 +125,11 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     out_dir = out_dir or submissions.resolve().parent / "graded"
     report = resolve_isolation(isolation)
     if report.warning:
-        err.print(f"[yellow]warning:[/yellow] {escape(report.warning)}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {for_terminal(report.warning)}", highlight=False)
     else:
         err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
                   highlight=False)
+    check_writable(OutLayout(out_dir).secret().parent)  # a read-only OUT is a usage error, named before any work
     secret, _ = resolve_secret(secret_file, OutLayout(out_dir).secret())
     manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
     manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
@@ -147,30 +149,35 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
                               on_done=lambda r: progress.advance(task), workers=workers,
                               use_cache=not no_cache, on_warning=_warn, executor=remote)
     written = write_exports(out_dir, reports, course, exports)
-    table = Table(title=f"{len(reports)} submission(s) graded -> {out_dir}")
-    table.add_column("student")
-    table.add_column("score", justify="right")
-    for exercise in course.rubrics:
-        table.add_column(exercise)
-    for r in reports:
-        cells = [f"{e['score']:g}/{e['max_score']:g}" + ("" if e["status"] == "graded" else f" ({e['status']})")
-                 for e in r["exercises"]]
-        table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", *cells)
-    out.print(table)
+    out.print(results_table(reports, list(course.rubrics), out_dir))
     _print_written(out_dir, written)
 
 
+def results_table(reports: list[dict[str, Any]], exercises: list[str], out_dir: Path) -> Table:
+    """The batch's terminal table; student ids are shown as text (no markup, no control characters)."""
+    table = Table(title=for_terminal(f"{len(reports)} submission(s) graded -> {out_dir}"))
+    table.add_column("student")
+    table.add_column("score", justify="right")
+    for exercise in exercises:
+        table.add_column(for_terminal(exercise))
+    for r in reports:
+        cells = [f"{e['score']:g}/{e['max_score']:g}" + ("" if e["status"] == "graded" else f" ({e['status']})")
+                 for e in r["exercises"]]
+        table.add_row(for_terminal(r["student"]), f"{r['score']:g}/{r['max_score']:g}", *cells)
+    return table
+
+
 def _warn(line: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
+    err.print(f"[yellow]warning:[/yellow] {for_terminal(line)}", highlight=False)
 
 
 def _print_written(out_dir: Path, written: list[Path]) -> None:
     from .layout import OutLayout
 
     html = OutLayout(out_dir).feedback_html("<student>")
-    out.print(f"feedback: {escape(str(html))} and {html.with_suffix('.md').name}", highlight=False)
+    out.print(f"feedback: {for_terminal(str(html))} and {html.with_suffix('.md').name}", highlight=False)
     for path in written:
-        out.print(f"wrote {escape(str(path))}", highlight=False)
+        out.print(f"wrote {for_terminal(str(path))}", highlight=False)
 
 
 @main.command("assign")
@@ -181,7 +188,7 @@ def assign_cmd(course_dir: Path) -> None:
 
     written = assign(course_dir / "reference", course_dir / "exercises")
     for path in written:
-        out.print(f"wrote {path}")
+        out.print(f"wrote {for_terminal(path)}", highlight=False)
 
 
 @main.command("verify")
@@ -193,11 +200,12 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
     from .verify import verify
 
     workers, torch_threads = _workers(workers, torch_threads)
-    problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False),
+    problems = verify(_course(course_dir), isolation,
+                      log=lambda line: err.print(for_terminal(line), highlight=False),
                       workers=workers, torch_threads=torch_threads)
     if problems:
         for line in problems:
-            err.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
+            err.print(f"[red]FAIL[/red] {for_terminal(line)}", highlight=False)
         sys.exit(EXIT_FAILED)
     out.print("verify: all course material holds up")
 
@@ -232,9 +240,9 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
     try:
         result = check_notebook(notebook, course, isolation, exercise)
     except NotebookError as exc:  # the student's file is the problem: a failed check, not a grader failure
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/red] {for_terminal(str(exc))}", highlight=False)
         if summary_file is not None:
-            append_markdown(summary_file, f"### ❌ {notebook.name}\n\n{' '.join(str(exc).split())}\n\n")
+            append_markdown(summary_file, f"### ❌ {for_markdown(notebook.name)}\n\n{for_markdown(exc)}\n\n")
         sys.exit(EXIT_FAILED)
     if junit_file is not None:
         write_self_check_junit(result, junit_file)
@@ -290,8 +298,8 @@ def export_gradescope_cmd(out_zip: Path, course_dir: Path, secret_file: Path | N
 
     written = build_gradescope_bundle(_course(course_dir), out_zip, bundle_secret(secret_file), lang=lang,
                                       isolation=isolation, torch_version=torch_version)
-    out.print(f"wrote {escape(str(written))} (for Gradescope only: it holds the hidden checks and the secret)",
-              highlight=False)
+    out.print(f"wrote {for_terminal(str(written))} (for Gradescope only: it holds the hidden checks and the "
+              "secret)", highlight=False)
 
 
 @export_group.command("student")
@@ -303,7 +311,7 @@ def export_student_cmd(target: Path, course_dir: Path, torch_version: str) -> No
     from .bundles import build_student_bundle
 
     written = build_student_bundle(_course(course_dir), target, torch_version)
-    out.print(f"wrote {escape(str(written))}", highlight=False)
+    out.print(f"wrote {for_terminal(str(written))}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from typing import Any, Callable, NoReturn
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from .errors import EXIT_INTERNAL, GraderError, Interrupted, UsageError
+from .textsafe import for_terminal
 
 INTERRUPTED = {"run": "interrupted; run the same command again to finish", "verify": "verify interrupted"}
 err = Console(stderr=True, soft_wrap=True)
@@ -62,11 +62,11 @@ class CheckedCommand(click.Command):
 
 def _exit_on(exc: Exception) -> NoReturn:
     if isinstance(exc, Interrupted):  # finished reports are kept; the next run grades the rest
-        err.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False)
+        err.print(f"[yellow]{for_terminal(str(exc))}[/yellow]", highlight=False)
     elif isinstance(exc, GraderError):
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/red] {for_terminal(str(exc))}", highlight=False)
     else:
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {for_terminal(str(exc))}", highlight=False)
     sys.exit(exc.exit_code if isinstance(exc, GraderError) else EXIT_INTERNAL)
 
 

@@ -80,6 +80,14 @@ class ProtocolError(GraderError):
     """The kernel sent back data that is malformed, too large or not what was asked for."""
 
 
+class DiskFull(GraderError):
+    """The disk holding OUT (or a file the grader writes) has no space or quota left: nothing more can be written."""
+
+
+class ReadOnlyOut(UsageError):
+    """The folder the grader must write to is on a read-only file system or not writable by this user."""
+
+
 class Interrupted(GraderError):
     """The instructor stopped a batch (Ctrl-C); what was finished is kept."""
 

@@ -32,6 +32,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "check.todo_stub": {"en": "not implemented yet (the TODO stub is still there)",
                         "zh": "尚未实现（TODO 占位代码仍在）"},
     "check.raised": {"en": "your code raised {type}", "zh": "你的代码抛出了 {type}"},
+    "check.raised_hidden": {"en": "your code raised an exception", "zh": "你的代码抛出了异常"},
     "check.raised_detail": {"en": "your code raised {type}: {detail}", "zh": "你的代码抛出了 {type}：{detail}"},
     "check.kernel_died": {"en": "your code ended the kernel (exit, crash or out of memory)",
                           "zh": "你的代码使内核退出（exit、崩溃或内存不足）"},

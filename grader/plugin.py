@@ -80,26 +80,28 @@ class GraderPlugin:
 
     def _classify(self, check_id: str, call: pytest.CallInfo[None], report: pytest.TestReport) -> Outcome:
         notes = take_notes()  # what a passing check accepted although its form was unusual
-        if call.excinfo is None:
-            return Outcome(check_id, "passed", clipped(notes, MAX_MESSAGE))
-        exc = call.excinfo.value
         spec = self._specs.get(check_id)
+        # A hidden check tells the student only its verdict and fixed hint: no text the student's code produced
+        # (values, class or exception type names) reaches its message; `detail` keeps it for the instructor.
         hidden = spec is None or spec.visibility != "public"
         hint = verbatim(spec.hint if spec else "")
+        if call.excinfo is None:
+            return Outcome(check_id, "passed", *((verbatim(""), notes) if hidden else (clipped(notes, MAX_MESSAGE),)))
+        exc = call.excinfo.value
         detail = report.longreprtext[-4000:]
         if isinstance(exc, CallTimeout):
             spent = getattr(exc, "notebook_seconds", None)
             shown = msg("check.time_spent", seconds=spent) if spent else msg("check.timeout", detail=str(exc))
             return Outcome(check_id, "timeout", shown, detail)
         if isinstance(exc, Feedback):
-            message = hint if (hidden and exc.reveals_values) else exc.message
+            message = hint if hidden else exc.message
             return Outcome(check_id, "failed", clipped(message, MAX_MESSAGE), detail)
         if isinstance(exc, MissingDefinition):
             return Outcome(check_id, "failed", msg("check.not_defined", name=exc.name), detail)
         if isinstance(exc, StudentException):
             if exc.is_a("NotImplementedError"):
                 return Outcome(check_id, "failed", msg("check.todo_stub"), detail)
-            shown = msg("check.raised", type=exc.type_name) if hidden else \
+            shown = msg("check.raised_hidden") if hidden else \
                 msg("check.raised_detail", type=exc.type_name, detail=exc.message)
             return Outcome(check_id, "failed", clipped(shown, MAX_MESSAGE, "detail"), detail)
         if isinstance(exc, KernelDied):

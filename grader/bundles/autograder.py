@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..discovery import MAX_EXTRA_FILE_BYTES
+from ..errors import GraderError
 from ..files import write_atomic
 from .gradescope import CONFIG, COURSE_DIR, SECRET
 
@@ -123,7 +124,7 @@ def main() -> int:
         results = failure_results(exc)
     try:
         write_atomic(root / "results" / "results.json", json.dumps(results, ensure_ascii=False, indent=2) + "\n")
-    except OSError as exc:
+    except (OSError, GraderError) as exc:  # GraderError: files.py's DiskFull or ReadOnlyOut
         print(f"error: cannot write {root / 'results' / 'results.json'}: {exc}", file=sys.stderr)
         return 3
     print(f"score {results['score']:g}; results in {root / 'results' / 'results.json'}")

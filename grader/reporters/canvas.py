@@ -6,34 +6,37 @@ column name creates the assignment; an existing assignment's name updates it), a
 `SIS User ID` and `SIS Login ID`, so Canvas matches it by either SIS id, else by name; `ID` (Canvas's
 internal number) is left empty. Students graded from a Canvas submissions zip (grader/intake.py) are
 named by their Canvas user id: for them that id fills `ID` and the SIS columns stay empty.
+
+Student cells go through grader/textsafe.py (`csv_cell`): one that a spreadsheet could run as a formula, or
+a student named `Points Possible`, gets a leading `'` (and quotes), so no student id forges a formula or
+Canvas's points row; `textsafe.csv_value` reads the id back.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any, Collection
 
 from ..files import write_atomic
+from ..textsafe import Verbatim, csv_text
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+_POINTS_POSSIBLE = Verbatim("Points Possible")  # the grader's own row: the one cell of that text kept as is
 
 
 def canvas_csv(reports: list[dict[str, Any]], exercises: list[tuple[str, float]],
                canvas_ids: Collection[str] = ()) -> str:
     """The CSV text; `exercises` are (exercise id, maximum points) in rubric order; `canvas_ids` the
     students whose id is their Canvas user id."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*HEADER, *[exercise for exercise, _ in exercises]])
-    writer.writerow(["Points Possible", "", "", "", "", *[f"{points:g}" for _, points in exercises]])
+    rows: list[list[Any]] = [[*HEADER, *[exercise for exercise, _ in exercises]],
+                             [_POINTS_POSSIBLE, "", "", "", "", *[f"{points:g}" for _, points in exercises]]]
     for report in sorted(reports, key=lambda r: r["student"]):
         scores = {ex["id"]: ex["score"] for ex in report["exercises"]}
         student = report["student"]
         ids = [student, "", ""] if student in canvas_ids and student.isdigit() else ["", student, student]
-        writer.writerow([student, *ids, "", *[f"{scores.get(e, 0):g}" for e, _ in exercises]])
-    return buffer.getvalue()
+        rows.append([student, *ids, "", *[f"{scores.get(e, 0):g}" for e, _ in exercises]])
+    return csv_text(rows)
 
 
 def write_canvas(reports: list[dict[str, Any]], exercises: list[tuple[str, float]], path: Path,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from .. import i18n
 from ..messages import msg
+from ..textsafe import for_markdown
 from .charts import text_bar
 from .view import FeedbackView
 
 PLOT_DIR = "feedback_plots"
-_SPECIAL = re.compile(r"([\\`*_\[\]|#<>!])")
 
 
 def md(text: str) -> str:
-    """Text safe inside Markdown and a table cell: no markup, links, HTML or line breaks of its own."""
-    text = " ".join(str(text).split())
-    return _SPECIAL.sub(r"\\\1", text.replace("&", "&amp;"))
+    """Text safe inside Markdown and a table cell: no control characters, markup, links, HTML or line breaks."""
+    return for_markdown(text)
 
 
 def _num(value: float) -> str:

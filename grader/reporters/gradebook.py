@@ -1,13 +1,16 @@
-"""gradebook.csv: one row per student, `student,score,max_score`, then one column per question."""
+"""gradebook.csv: one row per student, `student,score,max_score`, then one column per question.
+
+Cells a spreadsheet could run as a formula are neutralised (grader/textsafe.py `csv_cell`: one leading `'`,
+quoted); `textsafe.csv_value` reads a student id back.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..files import write_atomic
+from ..textsafe import csv_text
 
 
 def question_columns(reports: Iterable[dict[str, Any]], order: list[tuple[str, list[str]]]) -> list[str]:
@@ -18,11 +21,9 @@ def question_columns(reports: Iterable[dict[str, Any]], order: list[tuple[str, l
 def write_gradebook(reports: list[dict[str, Any]], order: list[tuple[str, list[str]]], path: Path) -> None:
     """Write the gradebook atomically; `order` lists (exercise, [question ids]) in rubric order."""
     columns = question_columns(reports, order)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *columns])
+    rows: list[list[Any]] = [["student", "score", "max_score", *columns]]
     for report in sorted(reports, key=lambda r: r["student"]):
         points = {f"{ex['id']}.{q['id']}": q["score"] for ex in report["exercises"] for q in ex["questions"]}
-        writer.writerow([report["student"], report["score"], report["max_score"],
-                         *[points.get(column, 0) for column in columns]])
-    write_atomic(path, buffer.getvalue())
+        rows.append([report["student"], report["score"], report["max_score"],
+                     *[points.get(column, 0) for column in columns]])
+    write_atomic(path, csv_text(rows))

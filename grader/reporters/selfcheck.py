@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import i18n
 from ..files import write_atomic
+from ..textsafe import for_markdown, for_terminal, plain
 from .view import CheckView, SelfCheckView, self_check_view
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def render_text(check: SelfCheck, course: Any | None = None, lang: str = i18n.DE
             lines.append(f"  [{c.status_label}] {c.name}{shown}")
     lines += [f"{_cell(view, index)}: {message}" for index, message in view.cells]
     lines += ["", _hidden_text(view), _verdict(view)]
-    return "\n".join(lines)
+    return plain("\n".join(lines))
 
 
 def render_html(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
@@ -103,27 +104,27 @@ def rich_table(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEF
     from rich.text import Text
 
     view = self_check_view(check, course, lang)
-    table = Table(title=_title(view), caption=_summary(view), show_lines=False)
+    table = Table(title=Text(plain(_title(view))), caption=Text(plain(_summary(view))), show_lines=False)
     for key in ("question", "check", "status", "message"):
-        table.add_column(i18n.ui(key, lang), overflow="fold")
+        table.add_column(for_terminal(i18n.ui(key, lang)), overflow="fold")
     style = {"passed": "green", "unavailable": "yellow", "manual": "magenta"}
     for q in view.questions:
         for n, c in enumerate(q.checks):
-            table.add_row(q.title if n == 0 else "", c.name, Text(c.status_label, style=style.get(c.status, "red")),
-                          Text(_detail(c, lang)))
+            table.add_row(Text(plain(q.title) if n == 0 else ""), Text(plain(c.name)),
+                          Text(plain(c.status_label), style=style.get(c.status, "red")), Text(plain(_detail(c, lang))))
     out: list[Any] = []
     if view.status != "graded":
-        out.append(Text(f"{view.status_label}: {view.message}", style="red"))
+        out.append(Text(plain(f"{view.status_label}: {view.message}"), style="red"))
     out.append(table)
-    out += [Text(f"{_cell(view, i)}: {m}", style="yellow") for i, m in view.cells]
-    out.append(Text(_hidden_text(view)))
-    out.append(Text(_verdict(view), style="bold green" if view.passed else "bold red"))
+    out += [Text(plain(f"{_cell(view, i)}: {m}"), style="yellow") for i, m in view.cells]
+    out.append(Text(plain(_hidden_text(view))))
+    out.append(Text(plain(_verdict(view)), style="bold green" if view.passed else "bold red"))
     return out
 
 
 def _md(value: str) -> str:
-    """One Markdown table cell: pipes escaped, lines joined."""
-    return " ".join(value.replace("|", "\\|").split())
+    """One Markdown table cell: no control characters, markup or line breaks of its own."""
+    return for_markdown(value)
 
 
 def render_markdown(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:

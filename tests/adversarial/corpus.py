@@ -28,6 +28,7 @@ class Case:
     message: str | None = None                # substring of the exercise message
     check_message: str | None = None          # substring of the public check message of each `zero` question
     secret_markers: tuple[str, ...] = field(default=())
+    hidden_marker: str | None = None          # text the student's code produces that no hidden check may show
 
     def keeps_full(self) -> frozenset[str]:
         return frozenset(QUESTIONS) - self.zero if self.full is None else self.full
@@ -192,6 +193,15 @@ FORGERY = [
          ("import torch\ndef weighted_backward(w, x, weights):\n    return torch.tensor([float('nan')])\n"
           "def first_and_second_derivative(x):\n    return torch.tensor([float('inf')]), torch.tensor([float('-inf')])",),
          zero=frozenset({"grad_tensors", "create_graph"})),
+    Case("hidden_inputs_in_exception_class_name", "forgery",
+         ("def weighted_backward(w, x, weights):\n"
+          "    raise type('LEAKED_' + repr((w, x, weights)).replace(' ', ''), (Exception,), {})('LEAKED')",),
+         zero=frozenset({"grad_tensors"}), hidden_marker="LEAKED"),
+    Case("terminal_escapes_in_exception_message", "forgery",
+         ("def weighted_backward(w, x, weights):\n"
+          "    raise ValueError('\\x1b[2J\\x1b[H\\x1b]0;graded\\x07\\x1b[32mALL GOOD: alice 100\\x1b[0m "
+          "[green]ALL GOOD[/green] \\x1b]8;;http://evil.example/\\x1b\\\\link\\x1b]8;;\\x1b\\\\')",),
+         zero=frozenset({"grad_tensors"})),
     Case("hard_codes_lesson_values", "forgery",
          ("import torch\ndef weighted_backward(w, x, weights):\n    return torch.tensor([9.0])\n"
           "def backward_twice(w, x, retain_graph):\n    if not retain_graph:\n        raise RuntimeError('no')\n"
@@ -224,5 +234,11 @@ MALFORMED = [
     Case("latin1_bytes", "malformed", raw='{"nbformat": 4, "x": "café"}'.encode("latin-1"), status="not_gradable",
          message="not UTF-8"),
 ]
+
+# Student ids (folder names) that are spreadsheet formulas, rich markup or terminal control sequences: each is
+# graded like any student and is data in every output (issue 14, items 7 and 8).
+HOSTILE_IDS = ('=HYPERLINK("evil.example","click")', "+1+cmd|' -C calc'!A0", "@SUM(1+1)*cmd|' -C calc'!A0", "-2+3",
+               "Points Possible", "[x]alice", "\x1b[2J\x1b[H\x1b[32mALL GOOD alice 100\x1b[0m",
+               "\x1b]0;title\x07\x1b]8;;http:evil\x1b\\link\x1b]8;;\x1b\\")
 
 CASES = KERNEL_KILLERS + RESOURCE_EXHAUSTION + ESCAPES + FORGERY + MALFORMED

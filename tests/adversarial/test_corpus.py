@@ -21,7 +21,7 @@ from grader.course import load_course
 from grader.reporters.json_report import report_schema
 from grader.sandbox import FIRST_SANDBOX_UID, SANDBOX_MARKER, SANDBOX_UIDS, Limits
 
-from .corpus import CASES, QUESTIONS, Case
+from .corpus import CASES, HOSTILE_IDS, QUESTIONS, Case
 
 pytestmark = pytest.mark.slow
 
@@ -137,8 +137,12 @@ def _extra_file_cases(project: Path, subs: Path) -> dict[str, str]:
     (subs / "no_notebook").mkdir()
     (subs / "no_notebook" / "notes.txt").write_text("I forgot the notebook")
     (subs / "single_file_student.ipynb").write_text(nbformat.writes(ref))
+    for student in HOSTILE_IDS:
+        (subs / student).mkdir()
+        nbformat.write(ref, subs / student / "01_autograd.ipynb")
     return {"nbformat_3": "graded", "source_as_lists": "graded", "magics_and_foreign_kernel": "graded",
-            "hundreds_of_mb": "not_gradable", "no_notebook": "missing", "single_file_student": "graded"}
+            "hundreds_of_mb": "not_gradable", "no_notebook": "missing", "single_file_student": "graded",
+            **{student: "graded" for student in HOSTILE_IDS}}
 
 
 def autograd(report: dict) -> dict:
@@ -252,3 +256,52 @@ def test_memory_and_disk_are_as_before(batch):
     assert set(Path("/tmp").glob("grd-*")) - batch.folders_before == set(), "sandbox folders left behind"
     assert psutil.virtual_memory().available > batch.memory_before - 1024**3
     assert shutil.disk_usage("/tmp").free > batch.disk_before - 200 * 1024**2
+
+
+def test_hidden_checks_show_no_student_text(batch):
+    from grader.layout import OutLayout
+
+    cases = [c for c in batch.cases if c.hidden_marker]
+    assert cases
+    for case in cases:
+        hidden = [c for e in batch.reports[case.name]["exercises"] for q in e["questions"] for c in q["checks"]
+                  if c["visibility"] == "hidden"]
+        assert hidden and any(c["status"] == "failed" for c in hidden)
+        assert all(case.hidden_marker not in c["message"] for c in hidden), hidden
+        details = OutLayout(batch.out).details(case.name).read_text(encoding="utf-8")
+        assert case.hidden_marker in details  # the instructor keeps the whole story
+
+
+def test_hostile_ids_and_messages_are_data_in_every_output(batch, tmp_path):
+    import csv
+    import io
+
+    from rich.console import Console
+
+    from grader.cli import results_table
+    from grader.export import ExportOptions, write_exports
+    from grader.layout import OutLayout
+    from grader.textsafe import csv_value
+
+    for student in HOSTILE_IDS:
+        assert autograd(batch.reports[student])["score"] == 50  # graded like anyone else
+    formula = ("=", "+", "-", "@", "\t", "\r")
+    rows = list(csv.reader((batch.out / "gradebook.csv").open(encoding="utf-8", newline="")))
+    assert {csv_value(row[0]) for row in rows[1:]} == set(batch.reports)
+    assert not [row[0] for row in rows[1:] if row[0].lstrip(" ").startswith(formula)]
+    escapes = "terminal_escapes_in_exception_message"
+    chosen = [batch.reports[s] for s in (*HOSTILE_IDS, escapes, "clean_a")]
+    out = tmp_path / "exports"
+    written = write_exports(out, chosen, batch.options.course, ExportOptions(formats=("canvas",)))
+    canvas = list(csv.reader(written[-1].open(encoding="utf-8", newline="")))
+    assert [row[0] for row in canvas].count("Points Possible") == 1
+    assert not [cell for row in canvas[2:] for cell in row if cell.lstrip(" ").startswith(formula)]
+    assert {csv_value(row[0]) for row in canvas[2:]} == {r["student"] for r in chosen}
+    for report in chosen:
+        text = OutLayout(out).feedback_md(report["student"]).read_text(encoding="utf-8")
+        assert not [c for c in text if ord(c) < 32 and c != "\n"], (report["student"], text[:200])
+    assert "\\[x\\]alice" in OutLayout(out).feedback_md("[x]alice").read_text(encoding="utf-8")
+    console = Console(file=io.StringIO(), force_terminal=False, width=400)
+    console.print(results_table(chosen, ["autograd"], out))
+    shown = console.file.getvalue()
+    assert "[x]alice" in shown and "\x1b" not in shown and "\x07" not in shown
