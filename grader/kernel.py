@@ -31,6 +31,7 @@ from nbformat import NotebookNode
 from . import codec
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
 from .models import CellNote
+from .notebook import prepare_for_execution
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import KernelFactory, find_holder, kernel_factory, warm_start_problem
 
@@ -169,7 +170,7 @@ class KernelSession:
     def __init__(self, notebook: NotebookNode, files: list[Path], isolation: IsolationReport, limits: Limits,
                  slot: int = 0, warm: bool = True) -> None:
         """`warm`: fork kernels from this process's kernel factory where that is possible (grader/warm.py)."""
-        self.source = notebook
+        self.source = prepare_for_execution(notebook)  # only this run's outputs count
         self.warm = warm and warm_start_problem(isolation) is None
         self.files = files
         self.isolation = isolation
