@@ -30,6 +30,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import __version__
+from .answers import locate_answers
 from .cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
 from .course import Course
 from .discovery import Submission, find_submissions
@@ -111,7 +112,8 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
                               seeds=Seeds(options.secret, student))
         run_checks([course.check_dir(exercise, v) for v in options.visibilities], plugin)
         cells = tuple(CellNote(p.cell_index, p.kind, p.message) for p in kernel.problems)
-    answers = {item.answer: answer_text(executed, item.answer) for q in rubric.questions for item in q.manual}
+    answers = locate_answers(executed, [m.answer for q in rubric.questions for m in q.manual],
+                             course.exercise_notebook(exercise))
     message = "graded" + (f"; {len(cells)} cell problem(s), see cells" if cells else "")
     run = ExerciseRun(exercise, "graded", message, notebook_name, tuple(plugin.outcomes.values()), answers, cells,
                       time.monotonic() - started, tuple(plugin.collection_errors), tuple(plugin.unmapped))

@@ -153,6 +153,12 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.S), zh) for p,
     (r"^the check itself failed; your instructor has the details$", "检查程序本身出错；老师可以看到详细信息"),
     (r"^no answer written \(the answer cell is empty or unchanged\)$", "未作答（答题单元格为空或未修改）"),
     (r"^written answer awaiting the instructor's score$", "书面回答等待老师评分"),
+    (r"^written answer found below the prompt, not in the answer cell \(cells (.*)\); awaiting the instructor's "
+     r"score$", "在提示下方找到书面回答（不在答题单元格中，单元格 {0}）；等待老师评分"),
+    (r"^written answer not in the answer cell; text under the heading \"(.*)\" \(cells (.*)\) goes to the "
+     r"instructor for review$", "书面回答不在答题单元格中；标题“{0}”下的文字（单元格 {1}）将交由老师审阅"),
+    (r"^no answer found where expected; new text elsewhere in the notebook \(cells (.*)\) goes to the instructor "
+     r"for review$", "在应作答的位置没有找到回答；笔记本中其他位置新增的文字（单元格 {0}）将交由老师审阅"),
     (r"^scored by the instructor$", "已由老师评分"),
     (r"^graded$", "已评分"),
     (r"^graded; (\d+) cell problem\(s\), see cells$", "已评分；{0} 个单元格有问题，见“单元格运行情况”"),
