@@ -22,6 +22,7 @@ from .models import ExerciseResult
 from .rubric import Rubric
 from .pool import default_torch_threads
 from .sandbox import Limits, resolve_isolation
+from .verify_variants import check_variants, variants
 
 Log = Callable[[str], None]
 
@@ -61,8 +62,11 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
             jobs.append(_job(exercise, "blank", nbformat.read(blank_path, as_version=4)))
         for snippet in course.wrong_solutions(exercise):
             jobs.append(_job(exercise, f"wrong/{snippet.stem}", with_wrong_solution(references[exercise], snippet)))
+    extra = variants(course, references)  # known-right variants and per-question stubs (verify_variants.py)
+    jobs += [_job(v.exercise, v.label, v.notebook) for v in extra]
     graded = _grade_all(jobs, options, workers, log)
-    problems: list[str] = []
+    problems: list[str] = check_variants(course, {(v.exercise, v.label): graded[v.exercise, v.label].result
+                                                  for v in extra}, log)
     for exercise, rubric in course.rubrics.items():
         problems += _check_sync(course, exercise, references[exercise])
         reference = graded[exercise, "reference"]
