@@ -17,6 +17,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from .answers import locate_answers
 from .checkrun import run_checks
 from .course import Course, read_course_notebook
 from .errors import KernelError
@@ -95,7 +96,8 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
                               seeds=Seeds(options.secret, student))
         run_checks([course.check_dir(exercise, v) for v in options.visibilities], plugin)
         cells = tuple(kernel.problems)
-    answers = {item.answer: answer_text(executed, item.answer) for q in rubric.questions for item in q.manual}
+    answers = locate_answers(executed, [m.answer for q in rubric.questions for m in q.manual],
+                             course.exercise_notebook(exercise))
     message = msg("exercise.graded_with_cells", count=len(cells)) if cells else msg("exercise.graded")
     run = ExerciseRun(exercise, "graded", message, notebook_name, tuple(plugin.outcomes.values()), answers, cells,
                       time.monotonic() - started, tuple(plugin.collection_errors), tuple(plugin.unmapped))

@@ -27,6 +27,7 @@ from .budget import OutputBudget, WallBudget, human_bytes
 from .jupyter_glue import BoundedClient, bounded_context, destroy_context, kernel_manager
 from .messages import Message, msg
 from .models import CellNote
+from .notebook import prepare_for_execution
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import kernel_factory, warm_start_problem
 
@@ -41,7 +42,7 @@ class KernelSession:
     def __init__(self, notebook: NotebookNode, files: list[Path], isolation: IsolationReport, limits: Limits,
                  slot: int = 0, warm: bool = True) -> None:
         """`warm`: fork kernels from this process's kernel factory where that is possible (grader/warm.py)."""
-        self.source = notebook
+        self.source = prepare_for_execution(notebook)  # only this run's outputs count
         self.warm = warm and warm_start_problem(isolation) is None
         self.files = files
         self.isolation = isolation

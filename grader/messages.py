@@ -47,6 +47,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # scoring.py: written answers
     "answer.missing": {"en": "no answer written (the answer cell is empty or unchanged)",
                        "zh": "未作答（答题单元格为空或未修改）"},
+    "answer.below_prompt": {"en": "written answer found below the prompt, not in the answer cell (cells {cells}); "
+                                  "awaiting the instructor's score",
+                            "zh": "在提示下方找到书面回答（不在答题单元格中，单元格 {cells}）；等待老师评分"},
+    "answer.under_heading": {"en": "written answer not in the answer cell; text under the heading \"{heading}\" "
+                                   "(cells {cells}) goes to the instructor for review",
+                             "zh": "书面回答不在答题单元格中；标题“{heading}”下的文字（单元格 {cells}）将交由老师审阅"},
+    "answer.elsewhere": {"en": "no answer found where expected; new text elsewhere in the notebook (cells {cells}) "
+                               "goes to the instructor for review",
+                         "zh": "在应作答的位置没有找到回答；笔记本中其他位置新增的文字（单元格 {cells}）将交由老师审阅"},
     "answer.awaiting": {"en": "written answer awaiting the instructor's score", "zh": "书面回答等待老师评分"},
     "answer.scored": {"en": "scored by the instructor", "zh": "已由老师评分"},
     # exercise.py, jobs.py, batch.py: an exercise as a whole

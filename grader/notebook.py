@@ -107,3 +107,36 @@ def exercise_id_from_filename(filename: str, known: dict[str, str]) -> str | Non
         if exercise.lower() in stem:
             return exercise
     return None
+
+
+# What nbclient (0.10-0.11) reads from a cell to decide whether or how to run it: `skip-execution` skips the
+# cell (its stored outputs would survive), `raises-exception` lets it fail; `execution` holds timings of a
+# previous run. None of that is the student's to decide.
+EXECUTION_TAGS = frozenset({"skip-execution", "raises-exception"})
+EXECUTION_METADATA = ("execution",)
+
+
+def prepare_for_execution(nb: NotebookNode) -> NotebookNode:
+    """A copy of the notebook as the grader runs it: no stored outputs, no student say over what runs.
+
+    Only outputs this run produces may count (a stored image in an empty or skipped cell must not pass a
+    plots check or reach feedback), so every code cell's outputs and execution count are cleared, and the
+    tags and metadata nbclient honours are removed. Sources and markdown are left as they are.
+    """
+    copy = nbformat.from_dict(nb)
+    copy.setdefault("metadata", {}).pop("widgets", None)  # saved widget state can carry output widgets' outputs
+    for cell in copy.cells:
+        metadata = cell.setdefault("metadata", {})
+        tags = metadata.get("tags")
+        if isinstance(tags, list):
+            kept = [tag for tag in tags if not (isinstance(tag, str) and tag.strip().lower() in EXECUTION_TAGS)]
+            if kept:
+                metadata["tags"] = kept
+            else:
+                metadata.pop("tags")
+        for key in EXECUTION_METADATA:
+            metadata.pop(key, None)
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return copy

@@ -55,6 +55,7 @@ class Question:
     checks: tuple[CheckSpec, ...]
     manual: tuple[ManualSpec, ...]
     title_zh: str = ""
+    uses: tuple[str, ...] = ()  # the notebook's functions (and classes) this question's checks depend on
 
     @property
     def max_score(self) -> float:
@@ -107,7 +108,8 @@ def load_rubric(path: Path) -> Rubric:
             ManualSpec(exercise, qid, name, float(m["points"]), m["hint"], m.get("answer", qid), m.get("hint_zh", ""))
             for name, m in q.get("manual", {}).items()
         )
-        questions.append(Question(qid, q.get("title", qid), checks, manual, q.get("title_zh", "")))
+        questions.append(Question(qid, q.get("title", qid), checks, manual, q.get("title_zh", ""),
+                                  tuple(q.get("uses", ()))))
     return Rubric(exercise, data.get("title", exercise), data["notebook"], tuple(questions), path)
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from .messages import msg, verbatim
+from collections.abc import Mapping
+
+from .answers import LocatedAnswer
+from .messages import Message, msg, verbatim
 from .models import CheckResult, Outcome, QuestionResult
 from .rubric import ManualSpec, Rubric
 
 ManualScores = dict[str, tuple[float, str]]  # check id -> (points, comment)
 
 
-def score_questions(rubric: Rubric, outcomes: dict[str, Outcome], answers: dict[str, str | None],
+Answer = LocatedAnswer | dict | str | None  # located (or its cached JSON form), or the tagged cell's text
+
+
+def score_questions(rubric: Rubric, outcomes: dict[str, Outcome], answers: Mapping[str, Answer],
                     templates: dict[str, str], manual_scores: ManualScores | None = None,
                     missing_message: str | None = None) -> tuple[QuestionResult, ...]:
     """Points per check: full for `passed`, none otherwise; manual items from the instructor's scores."""
@@ -33,18 +39,33 @@ def score_questions(rubric: Rubric, outcomes: dict[str, Outcome], answers: dict[
     return tuple(questions)
 
 
-def _manual_result(item: ManualSpec, answer: str | None, template: str | None,
+def _manual_result(item: ManualSpec, answer: Answer, template: str | None,
                    entered: tuple[float, str] | None) -> CheckResult:
-    if answer is None or not answer.strip() or _normalise(answer) == _normalise(template or ""):
+    """A written answer is scored by a person; 0 automatically only when the notebook has no new prose for it."""
+    located = LocatedAnswer.coerce(answer, template)
+    if located.where == "answer_cell" and _normalise(located.text or "") == _normalise(template or ""):
+        located = LocatedAnswer(None, "not_found")
+    if not located.found:
         return CheckResult(item.id, "failed", 0.0, item.points, "public",
                            msg("answer.missing"), item.hint)
     if entered is None:
-        return CheckResult(item.id, "manual", 0.0, item.points, "public",
-                           msg("answer.awaiting"), item.hint)
+        return CheckResult(item.id, "manual", 0.0, item.points, "public", _where_message(located), item.hint)
     points, comment = entered
     points = max(0.0, min(item.points, points))
     return CheckResult(item.id, "manual", points, item.points, "public", verbatim(comment) if comment else msg("answer.scored"),
                        item.hint)
+
+
+def _where_message(located: LocatedAnswer) -> Message:
+    """Where the answer was found, for the instructor who scores it (and the student, who sees it was found)."""
+    cells = ", ".join(str(i) for i in located.cells)
+    if located.where == "below_prompt":
+        return msg("answer.below_prompt", cells=cells)
+    if located.where == "under_heading":
+        return msg("answer.under_heading", heading=located.heading, cells=cells)
+    if located.where == "elsewhere":
+        return msg("answer.elsewhere", cells=cells)
+    return msg("answer.awaiting")
 
 
 def _normalise(text: str) -> str:

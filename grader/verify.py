@@ -15,7 +15,6 @@ import nbformat
 from nbformat import NotebookNode
 
 from .assign import build_exercise
-from .options import GradingOptions
 from .exercise import GradedNotebook, answer_templates, score_run
 from .jobs import NotebookJob, grade_notebooks
 from .course import Course, read_course_notebook
@@ -23,6 +22,8 @@ from .models import ExerciseResult
 from .options import GradingOptions, grading_options
 from .pool import default_torch_threads
 from .rubric import Rubric
+from .sandbox import Limits, resolve_isolation
+from .verify_variants import check_variants, variants
 
 Log = Callable[[str], None]
 
@@ -61,8 +62,11 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
             jobs.append(_job(exercise, "blank", read_course_notebook(blank_path)))
         for snippet in course.wrong_solutions(exercise):
             jobs.append(_job(exercise, f"wrong/{snippet.stem}", with_wrong_solution(references[exercise], snippet)))
+    extra = variants(course, references)  # known-right variants and per-question stubs (verify_variants.py)
+    jobs += [_job(v.exercise, v.label, v.notebook) for v in extra]
     graded = _grade_all(jobs, options, workers, log)
-    problems: list[str] = []
+    problems: list[str] = check_variants(course, {(v.exercise, v.label): graded[v.exercise, v.label].result
+                                                  for v in extra}, log)
     for exercise, rubric in course.rubrics.items():
         problems += _check_sync(course, exercise, references[exercise])
         reference = graded[exercise, "reference"]
