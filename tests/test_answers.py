@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell
 
-from grader import i18n
+from grader import messages
+from grader.cache import run_from_json, run_to_json
 from grader.answers import LocatedAnswer, locate_answers
 from grader.course import load_course
 from grader.models import ExerciseResult, ExerciseRun, StudentReport
@@ -128,7 +129,7 @@ def test_located_answers_survive_the_cache_and_the_report_schema_accepts_their_m
     blank.cells.insert(index_of(blank, "hw1") + 1, new_markdown_cell(HW1))
     blank.cells.insert(3, new_markdown_cell("a stray note"))
     run = ExerciseRun("logistic_regression", "graded", "graded", None, (), locate_answers(blank, IDS, exercise))
-    cached = ExerciseRun.from_json(run.to_json())
+    cached = run_from_json(run_to_json(run))
     assert {a: LocatedAnswer.coerce(v) for a, v in cached.answers.items()} == run.answers
     rubric = course.rubrics["logistic_regression"]
     questions = score_questions(rubric, {}, cached.answers, {})
@@ -149,13 +150,13 @@ def test_plain_text_answers_keep_the_old_meaning():
     assert LocatedAnswer.coerce("mine").where == "answer_cell"
 
 
-@pytest.mark.parametrize("message", [
-    "written answer found below the prompt, not in the answer cell (cells 19, 20); awaiting the instructor's score",
-    'written answer not in the answer cell; text under the heading "作业 1" (cells 30) goes to the instructor for '
-    "review",
-    "no answer found where expected; new text elsewhere in the notebook (cells 3) goes to the instructor for review",
+@pytest.mark.parametrize("code,params", [
+    ("answer.below_prompt", {"cells": "19, 20"}),
+    ("answer.under_heading", {"heading": "作业 1", "cells": "30"}),
+    ("answer.elsewhere", {"cells": "3"}),
 ])
-def test_where_messages_are_translated(message):
-    translated = i18n.translate_message(message, "zh")
-    assert translated != message and any("\u4e00" <= ch <= "\u9fff" for ch in translated)
-    assert all(number in translated for number in ("19, 20",) if number in message)
+def test_where_messages_are_translated(code, params):
+    message = messages.msg(code, **params)
+    translated = messages.render(message, "zh")
+    assert translated != str(message) and any("\u4e00" <= ch <= "\u9fff" for ch in translated)
+    assert all(value in translated for value in params.values())
