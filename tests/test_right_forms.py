@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.batch import grade_notebook
+from grader.exercise import grade_notebook
 from grader.course import load_course
 from grader.options import GradingOptions
 from grader.selfcheck import check_notebook
