@@ -14,18 +14,12 @@ from grader.errors import CallTimeout
 from grader.kernel import KernelSession
 from grader.codec import MissingDefinition, StudentException, TensorValue
 from grader.sandbox import Limits
-from grader.session import StudentSession
 
-from conftest import PROJECT, needs_bwrap, notebook
+from conftest import PROJECT, notebook, student
 
 pytestmark = pytest.mark.slow
 
 FAST = Limits(cell_timeout=3, notebook_timeout=120, call_timeout=5, memory_bytes=2 * 1024**3)
-
-
-def student(session: KernelSession) -> StudentSession:
-    """What a check sees of `session` (the kernel session is the channel under it)."""
-    return StudentSession(session, session.notebook)
 
 
 def outputs_text(cell) -> str:
@@ -154,7 +148,7 @@ def test_environment_is_scrubbed(isolation, monkeypatch):
         assert student(session).call("os.environ.get", "GRADER_SECRET") is None
 
 
-@needs_bwrap
+@pytest.mark.bwrap
 def test_bwrap_hides_course_files_network_and_host_processes(isolation, tmp_path):
     assert isolation.level == "bwrap"
     hidden = PROJECT / "rubrics" / "checks" / "autograd" / "hidden" / "test_autograd_hidden.py"

@@ -11,19 +11,14 @@ from grader import warm
 from grader.errors import KernelError
 from grader.kernel import KernelSession
 from grader.sandbox import Limits
-from grader.session import StudentSession
 
-from conftest import PROJECT, needs_bwrap, notebook
+from conftest import PROJECT, notebook, student
 
-pytestmark = [pytest.mark.slow, needs_bwrap,
+pytestmark = [pytest.mark.slow, pytest.mark.bwrap,
               pytest.mark.skipif(os.geteuid() != 0, reason="warm start joins namespaces: needs root")]
 
 LIMITS = Limits(cell_timeout=10, notebook_timeout=120, call_timeout=10, memory_bytes=3 * 1024**3)
 
-
-def student(session: KernelSession) -> StudentSession:
-    """What a check sees of `session` (the kernel session is the channel under it)."""
-    return StudentSession(session, session.notebook)
 
 # A student who changes everything a later kernel could inherit from a shared parent process.
 MUTATING_STUDENT = r'''
