@@ -4,12 +4,14 @@
   built once (both read-only: a test that changes a course builds its own copy).
 - `invoke(...)`: the `grade` CLI through click's CliRunner; `notebook(...)`: a notebook from code strings;
   `student(session)`: what a check sees of a kernel session.
+- `sandboxes`: every sandbox (so every kernel start) during a test, and on which thread it was made.
 - Tests marked `bwrap` are skipped, with the reason, where bubblewrap does not work.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.course import Course, load_course
-from grader.sandbox import Isolation, IsolationReport, bwrap_problem, resolve_isolation
+from grader.sandbox import Isolation, IsolationReport, Sandbox, bwrap_problem, resolve_isolation
 from grader.session import StudentSession
 
 from minicourse import make_course
@@ -96,3 +98,30 @@ def notebook(*cells: str, exercise: str | None = None, markdown: dict[int, str] 
 def student(session: "KernelSession") -> StudentSession:
     """What a check sees of a kernel session (the session is the channel under it)."""
     return StudentSession(session, session.notebook)
+
+
+class SandboxLog:
+    """The sandboxes made during a test, in order; `fail_next` makes that many of the next ones fail to start."""
+
+    def __init__(self) -> None:
+        self.made: list[Sandbox] = []
+        self.on_main_thread: list[bool] = []  # per attempt, failed ones included
+        self.fail_next = 0
+
+
+@pytest.fixture
+def sandboxes(monkeypatch: pytest.MonkeyPatch) -> SandboxLog:
+    """Records each `Sandbox` made (each kernel start makes one) while the test runs."""
+    log = SandboxLog()
+    original = Sandbox.__init__
+
+    def recording(self: Sandbox, *args: object, **kwargs: object) -> None:
+        log.on_main_thread.append(threading.current_thread() is threading.main_thread())
+        if log.fail_next:
+            log.fail_next -= 1
+            raise RuntimeError("simulated start failure")
+        original(self, *args, **kwargs)
+        log.made.append(self)
+
+    monkeypatch.setattr(Sandbox, "__init__", recording)
+    return log

@@ -16,24 +16,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 
 from grader.bundles.autograder import stage_submission, student_id
 from grader.bundles.files import MARKER, generated_pyproject
 from grader.bundles.student import HIDDEN_HINT
-from grader.cli import EXIT_USAGE, main
+from grader.cli import EXIT_USAGE
 from grader.course import load_course
 from grader.rubric import load_rubrics
 from grader.selfcheck import check_notebook
+
+from conftest import invoke
 
 SECRET = "bundle-test-secret-0123456789abcdef"
 TORCH = "2.13.0"
 STUDENT = "ada@example.edu"
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
-
-
-def invoke(*args: str, env: dict[str, str] | None = None):
-    return CliRunner(env={"COLUMNS": "400", **(env or {})}).invoke(main, list(args), catch_exceptions=False)
 
 
 def normalized(text: str) -> str:

@@ -182,7 +182,7 @@ def test_bwrap_hides_course_files_network_and_host_processes(isolation, tmp_path
         assert result["uid"] != 0
 
 
-def test_no_process_survives_the_session(isolation):
+def test_no_process_survives_the_session(isolation, sandboxes):
     nb = notebook(
         "import subprocess, os\n"
         "p = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
@@ -191,8 +191,8 @@ def test_no_process_survives_the_session(isolation):
     )
     session = KernelSession(nb, [], isolation, FAST)
     session.run_notebook()
-    sandbox = session._sandbox
-    assert sandbox is not None
+    assert sandboxes.made
+    sandbox = sandboxes.made[-1]  # the one the kernel runs in
     token, uid = sandbox.token, sandbox.uid
     session.close()
 
@@ -251,37 +251,20 @@ def test_processes_left_by_the_notebook_are_killed_before_the_checks(isolation):
         assert student(session).call("child_alive") is False
 
 
-def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start(isolation, monkeypatch):
-    starts = []
-    original = KernelSession._start_kernel
-
-    async def counting_start(self):
-        starts.append(time.monotonic())
-        await original(self)
-
-    monkeypatch.setattr(KernelSession, "_start_kernel", counting_start)
+def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start(isolation, sandboxes):
     session = KernelSession(notebook("def f():\n    return 6 * 7"), [], isolation, FAST)
     with session:
         session.start_in_background()
         executed = session.run_notebook()
         assert student(session).call("f") == 42
-    assert len(starts) == 1
+    assert sandboxes.on_main_thread == [False]  # one start, in the background
     assert executed.cells[0].outputs == []
 
 
-def test_a_failed_background_start_is_retried_by_the_run(isolation, monkeypatch):
-    original = KernelSession._ready_kernel
-    calls = []
-
-    async def fail_first(self):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("simulated start failure")
-        await original(self)
-
-    monkeypatch.setattr(KernelSession, "_ready_kernel", fail_first)
+def test_a_failed_background_start_is_retried_by_the_run(isolation, sandboxes):
+    sandboxes.fail_next = 1
     with KernelSession(notebook("def f():\n    return 'ran'"), [], isolation, FAST) as session:
         session.start_in_background()
         session.run_notebook()
         assert student(session).call("f") == "ran"
-    assert len(calls) == 2
+    assert sandboxes.on_main_thread == [False, True]  # the failed start in the background, the retry by the run
