@@ -99,7 +99,7 @@ def student_bundle(project, tmp_path_factory):
     return root / "bundle"
 
 
-def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret_or_hidden_hint(project,
+def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret_or_hidden_hint(project, course,
                                                                                                 student_bundle):
     texts = bundle_texts(student_bundle)
     flat = {name: normalized(text) for name, text in texts.items()}
@@ -110,7 +110,7 @@ def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret
     assert not any(part in ("hidden", "reference", "wrong") for name in texts for part in Path(name).parts)
     for exercise in ("autograd", "logistic_regression"):
         assert (student_bundle / "rubrics" / "checks" / exercise / "public").is_dir()
-        assert (student_bundle / "exercises" / load_course(project).rubrics[exercise].notebook).is_file()
+        assert (student_bundle / "exercises" / course.rubrics[exercise].notebook).is_file()
     assert (student_bundle / "grader-src" / "pyproject.toml").is_file()
     assert (student_bundle / "grader-src" / "grader" / "cli.py").is_file()
     readme = texts["README.md"]

@@ -6,8 +6,6 @@ import base64
 import re
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from grader.reporters.charts import bar_chart, histogram, text_bar
 from grader.reporters.feedback_html import render_feedback_html
 from grader.reporters.feedback_md import md, render_feedback_md

@@ -46,16 +46,17 @@ SCENARIOS = {
     "feedback": 'raise Feedback("double(2) should be 4")',
     "feedback_reveals": f'raise Feedback("double({SECRET}) should be {2 * float(SECRET)}", reveals_values=True)',
     "long_feedback": 'raise Feedback("x" * 1000)',
-    "assertion": f'assert value == 4, "double({SECRET}) is wrong\\nsecond line"',
+    "assertion": f'assert not value, "double({SECRET}) is wrong\\nsecond line"',
+    "compare_assertion": f'assert value == 4, "double({SECRET}) is wrong\\nsecond line"',
     "empty_assertion": "raise AssertionError()",
     "check_bug": f'{{}}["no such key {SECRET}"]',
     **{name: "pass" for name in ANSWERS},
 }
-NEEDS_REFERENCE = "no_reference"
+NEEDS_REFERENCE = "no_reference"  # its check asks for the reference solution, and the course has none
 # checkrun runs pytest without its terminal plugin; pytest's explanation of a failed `assert a == b, "message"`
 # then fails on `config.get_terminal_writer()`, and the check ends in a bare AssertionError raised inside pytest:
 # a public check shows its hint instead of the author's message. Not disabling "terminal" fixes it.
-ASSERT_COMPARE_BUG = "a failed comparison assert loses its message without pytest's terminal plugin (checkrun.py)"  # its check asks for the reference solution, and the course has none
+ASSERT_COMPARE_BUG = "a failed comparison assert loses its message without pytest's terminal plugin (checkrun.py)"
 
 
 class ScriptedChannel:
@@ -124,7 +125,8 @@ SHOWN = [
     ("feedback", ("failed", "double(2) should be 4"), ("failed", "double(2) should be 4")),
     ("feedback_reveals", ("failed", f"double({SECRET}) should be {2 * float(SECRET)}"),
      ("failed", "hint for feedback_reveals")),
-    pytest.param("assertion", ("failed", f"double({SECRET}) is wrong"), ("failed", "hint for assertion"),
+    ("assertion", ("failed", f"double({SECRET}) is wrong"), ("failed", "hint for assertion")),
+    pytest.param("compare_assertion", ("failed", f"double({SECRET}) is wrong"), ("failed", "hint for compare_assertion"),
                  marks=pytest.mark.xfail(strict=True, reason=ASSERT_COMPARE_BUG)),
     ("empty_assertion", ("failed", "hint for empty_assertion"), ("failed", "hint for empty_assertion")),
     ("timeout", ("timeout", "your code did not finish in time (the call took over 5 s)"),
@@ -159,7 +161,7 @@ def test_a_hidden_check_never_shows_its_inputs_but_the_instructor_sees_them(outc
     for (name, visibility), outcome in outcomes.items():
         if visibility != "public":
             assert SECRET not in outcome.message, (name, visibility)
-    for name in ("feedback_reveals", "assertion", "student_raises", "unreadable", "check_bug"):
+    for name in ("feedback_reveals", "assertion", "compare_assertion", "student_raises", "unreadable", "check_bug"):
         assert SECRET in outcomes[name, "hidden"].detail, name
 
 
