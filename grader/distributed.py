@@ -244,7 +244,7 @@ class DaskExecutor:
                     future = next(done)
                     job = running.pop(future)
                     self._submit(pending, running, refused, done, state)  # keep workers busy meanwhile
-                    yield self._collect(future, job)
+                    yield task_result(future, job)
         finally:
             try:
                 self.client.cancel([*running, state])
@@ -269,22 +269,23 @@ class DaskExecutor:
             running[future] = job
             done.add(future)
 
-    def _collect(self, future: Any, job: NotebookJob) -> JobResult:
-        """The task's result, or `lost_job` for this notebook only."""
-        from distributed import KilledWorker
-        from distributed.client import FutureCancelledError
 
-        try:
-            return future.result()
-        except KilledWorker:
-            return lost_job(job, "the dask worker process grading it died (each time dask tried it)")
-        except FutureCancelledError:
-            return lost_job(job, "its dask task was cancelled (the scheduler or its worker went away)")
-        except WorkerMismatch as exc:
-            return lost_job(job, str(exc))
-        except Exception as exc:  # a grader bug on the worker, or a result that does not unpickle
-            return lost_job(job, f"the grader failed on it on a dask worker: {type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0][:300] if str(exc) else ''}")
+def task_result(future: Any, job: NotebookJob) -> JobResult:
+    """A finished dask task's result (any object with `.result()`), or `lost_job` for this notebook only."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    try:
+        return future.result()
+    except KilledWorker:
+        return lost_job(job, "the dask worker process grading it died (each time dask tried it)")
+    except FutureCancelledError:
+        return lost_job(job, "its dask task was cancelled (the scheduler or its worker went away)")
+    except WorkerMismatch as exc:
+        return lost_job(job, str(exc))
+    except Exception as exc:  # a grader bug on the worker, or a result that does not unpickle
+        return lost_job(job, f"the grader failed on it on a dask worker: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:300] if str(exc) else ''}")
 
 
 def connect(address: str, options: GradingOptions) -> DaskExecutor:

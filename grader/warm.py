@@ -59,6 +59,11 @@ class KernelFactory:
         return {**kernel_environment(SANDBOX_HOME, "/tmp", self.torch_threads),
                 "OPENBLAS_NUM_THREADS": str(self.torch_threads)}
 
+    @property
+    def pid(self) -> int:
+        """The factory process's id."""
+        return self._process.pid
+
     def alive(self) -> bool:
         return self._process.poll() is None
 

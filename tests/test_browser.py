@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import load_course
 from grader.export import ExportOptions, load_reports, write_exports
 from grader.reporters.plots import PNG_SIGNATURE
 
@@ -65,9 +64,9 @@ def static_checks(html: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def graded(project, tmp_path_factory):
+def graded(course, tmp_path_factory):
     out = graded_folder(tmp_path_factory.mktemp("graded"), {"ada": report("ada"), "张伟": report("张伟", wrong=False)})
-    write_exports(out, load_reports(out), load_course(project))
+    write_exports(out, load_reports(out), course)
     return out
 
 
@@ -83,9 +82,9 @@ def test_feedback_renders_with_its_plots_and_fetches_nothing(graded, tmp_path):
     assert shot.read_bytes().startswith(PNG_SIGNATURE) and shot.stat().st_size > 10_000
 
 
-def test_chinese_feedback_renders(project, graded, tmp_path):
+def test_chinese_feedback_renders(course, graded, tmp_path):
     out = shutil.copytree(graded, tmp_path / "zh")
-    write_exports(out, load_reports(out), load_course(project), ExportOptions("zh"))
+    write_exports(out, load_reports(out), course, ExportOptions("zh"))
     page = out / "张伟" / "feedback.html"
     static_checks(page.read_text(encoding="utf-8"))
     found = load(page, tmp_path)

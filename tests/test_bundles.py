@@ -16,24 +16,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 
 from grader.bundles.autograder import stage_submission, student_id
 from grader.bundles.files import MARKER, generated_pyproject
 from grader.bundles.student import HIDDEN_HINT
-from grader.cli import EXIT_USAGE, main
+from grader.cli import EXIT_USAGE
 from grader.course import load_course
 from grader.rubric import load_rubrics
 from grader.selfcheck import check_notebook
+
+from conftest import invoke
 
 SECRET = "bundle-test-secret-0123456789abcdef"
 TORCH = "2.13.0"
 STUDENT = "ada@example.edu"
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
-
-
-def invoke(*args: str, env: dict[str, str] | None = None):
-    return CliRunner(env={"COLUMNS": "400", **(env or {})}).invoke(main, list(args), catch_exceptions=False)
 
 
 def normalized(text: str) -> str:
@@ -102,7 +99,7 @@ def student_bundle(project, tmp_path_factory):
     return root / "bundle"
 
 
-def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret_or_hidden_hint(project,
+def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret_or_hidden_hint(project, course,
                                                                                                 student_bundle):
     texts = bundle_texts(student_bundle)
     flat = {name: normalized(text) for name, text in texts.items()}
@@ -113,7 +110,7 @@ def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret
     assert not any(part in ("hidden", "reference", "wrong") for name in texts for part in Path(name).parts)
     for exercise in ("autograd", "logistic_regression"):
         assert (student_bundle / "rubrics" / "checks" / exercise / "public").is_dir()
-        assert (student_bundle / "exercises" / load_course(project).rubrics[exercise].notebook).is_file()
+        assert (student_bundle / "exercises" / course.rubrics[exercise].notebook).is_file()
     assert (student_bundle / "grader-src" / "pyproject.toml").is_file()
     assert (student_bundle / "grader-src" / "grader" / "cli.py").is_file()
     readme = texts["README.md"]

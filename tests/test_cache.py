@@ -19,6 +19,7 @@ from grader.messages import msg, render
 from grader.models import CellNote, ExerciseRun, Outcome
 from grader.options import GradingOptions
 from grader.sandbox import Limits
+from conftest import invoke
 from minicourse import comparable, copy_tree, make_batch, make_course
 
 SECRET = b"cache-test-secret-0123456789"
@@ -185,10 +186,6 @@ def test_the_key_covers_what_decides_a_grade(tmp_path, isolation):
 
 @pytest.mark.slow
 def test_the_command_line_uses_the_cache_unless_told_not_to(graded):
-    from click.testing import CliRunner
-
-    from grader.cli import main
-
     root, options, _ = graded
     secret = root / "secret"
     secret.write_bytes(SECRET)
@@ -200,10 +197,10 @@ def test_the_command_line_uses_the_cache_unless_told_not_to(graded):
                 for e, d in json.loads(OutLayout(root / "graded").details(s).read_text()).items()
                 if e != "stray"}
 
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert cached() == {True}
-    result = CliRunner().invoke(main, [*args, "--no-cache"], catch_exceptions=False)
+    result = invoke(*args, "--no-cache")
     assert result.exit_code == 0, result.output
     assert cached() == {False}
 

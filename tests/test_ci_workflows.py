@@ -9,12 +9,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from grader.cli import EXIT_FAILED, check_cmd, main
-from minicourse import REFERENCE, make_course
+from grader.cli import EXIT_FAILED, check_cmd
 
-PROJECT = Path(__file__).resolve().parents[1]
+from conftest import PROJECT, invoke
+from minicourse import REFERENCE
+
 COURSE_CI = PROJECT / ".github" / "workflows" / "course-ci.yml"
 STUDENT_CI = PROJECT / "templates" / "student-repo" / ".github" / "workflows" / "grade-check.yml"
 TORCH_PIN = "torch==2.13.0"
@@ -100,7 +100,7 @@ def test_options_the_student_template_uses_exist_on_grade_check():
     assert used == {"--isolation", "--summary-md", "--junit"}
     known = {opt for param in check_cmd.params for opt in param.opts}
     assert used <= known
-    help_text = CliRunner().invoke(main, ["check", "--help"]).output
+    help_text = invoke("check", "--help").output
     assert all(option in help_text for option in used)
 
 
@@ -119,19 +119,18 @@ def _notebook(path: Path, source: str) -> Path:
 
 
 @pytest.mark.slow
-def test_grade_check_appends_points_as_markdown(isolation, tmp_path):
-    course = make_course(tmp_path / "course")
+def test_grade_check_appends_points_as_markdown(mini_course, isolation, tmp_path):
     summary = tmp_path / "summary.md"
     summary.write_text("# Run\n", encoding="utf-8")
     good = _notebook(tmp_path / "good.ipynb", REFERENCE["alpha"][0])
     bad = _notebook(tmp_path / "bad.ipynb", "def double(x):\n    return 0")
     for notebook, code in ((good, 0), (bad, EXIT_FAILED)):
-        result = CliRunner().invoke(main, ["check", str(notebook), "--course", str(course), "--isolation",
-                                           isolation.requested, "--summary-md", str(summary)], catch_exceptions=False)
+        result = invoke("check", str(notebook), "--course", str(mini_course), "--isolation", isolation.requested,
+                        "--summary-md", str(summary))
         assert result.exit_code == code, result.output
     (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
-    result = CliRunner().invoke(main, ["check", str(tmp_path / "broken.ipynb"), "--course", str(course),
-                                       "--summary-md", str(summary)], catch_exceptions=False)
+    result = invoke("check", str(tmp_path / "broken.ipynb"), "--course", str(mini_course), "--summary-md",
+                    str(summary))
     assert result.exit_code == EXIT_FAILED
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# Run\n")  # appended, never overwritten

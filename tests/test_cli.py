@@ -10,15 +10,12 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
-from click.testing import CliRunner
 
 import grader.sandbox
-from grader.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, main
+from grader.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from grader.reporters.json_report import report_schema
 
-
-def invoke(*args: str) -> "click.testing.Result":
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+from conftest import invoke
 
 
 def one_line_error(result) -> str:

@@ -6,9 +6,6 @@ import base64
 import re
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
-from grader.course import load_course
 from grader.reporters.charts import bar_chart, histogram, text_bar
 from grader.reporters.feedback_html import render_feedback_html
 from grader.reporters.feedback_md import md, render_feedback_md
@@ -16,11 +13,6 @@ from grader.reporters.plots import PNG_SIGNATURE, decode_png, notebook_plots
 from grader.reporters.view import due_date_passed, feedback_view
 
 from sample_reports import HOSTILE, executed_notebook, png_bytes, report
-
-
-@pytest.fixture(scope="module")
-def course(project):
-    return load_course(project)
 
 
 def checks_of(view):

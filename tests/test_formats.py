@@ -9,10 +9,8 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-from click.testing import CliRunner
 
-from grader.cli import EXIT_USAGE, main
-from grader.course import load_course
+from grader.cli import EXIT_USAGE
 from grader.errors import GraderError, UsageError
 from grader.export import ExportOptions, load_reports, write_exports
 from grader.reporters.canvas import canvas_csv
@@ -21,6 +19,7 @@ from grader.reporters.junit import junit_xml
 from grader.reporters.stats import class_stats
 from grader.reporters.summary_html import feedback_href, render_summary_html
 
+from conftest import invoke
 from sample_reports import graded_folder, report
 
 GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
@@ -28,11 +27,6 @@ GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_ou
 GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
                    "tags", "visibility", "extra_data"}
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
-
-
-@pytest.fixture(scope="module")
-def course(project):
-    return load_course(project)
 
 
 def test_gradescope_results_follow_their_specification(course):
@@ -141,7 +135,6 @@ def test_write_exports_and_load_reports(course, tmp_path):
 
 def test_grade_export_rewrites_feedback_in_chinese_after_the_due_date(project, tmp_path):
     out = graded_folder(tmp_path / "graded", {"ada": report("ada", after_due=True)})
-    invoke = lambda *a: CliRunner().invoke(main, list(a), catch_exceptions=False)  # noqa: E731
     result = invoke("export", str(out), "--course", str(project))
     assert result.exit_code == 0, result.output
     before = (out / "ada" / "feedback.md").read_text(encoding="utf-8")
@@ -175,9 +168,9 @@ def test_grade_run_writes_feedback_with_the_students_plots_and_every_format(proj
     subs.mkdir(parents=True)
     shutil.copy(project / "examples" / "submissions" / "alice" / "02_logistic_regression.ipynb", subs)
     out = tmp_path / "graded"
-    result = CliRunner().invoke(main, [str(tmp_path / "subs"), "--out", str(out), "--course", str(project),
-                                       "--isolation", isolation.requested, "--lang", "zh", "--format", "gradescope",
-                                       "--format", "junit", "--format", "canvas"], catch_exceptions=False)
+    result = invoke(str(tmp_path / "subs"), "--out", str(out), "--course", str(project), "--isolation",
+                    isolation.requested, "--lang", "zh", "--format", "gradescope", "--format", "junit", "--format",
+                    "canvas")
     assert result.exit_code == 0, result.output
     html = (out / "alice" / "feedback.html").read_text(encoding="utf-8")
     assert html.count('<img src="data:image/png;base64,') == 5  # the five decision boundaries

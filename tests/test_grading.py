@@ -7,7 +7,6 @@ import json
 import nbformat
 import pytest
 
-from grader.course import load_course
 from grader.exercise import grade_notebook
 from grader.options import GradingOptions
 from grader.reporters.json_report import report_schema
@@ -17,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def options(project, isolation):
-    return GradingOptions(load_course(project), isolation, secret=b"test-secret-0123456789")
+def options(course, isolation):
+    return GradingOptions(course, isolation, secret=b"test-secret-0123456789")
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 
-from grader.cli import EXIT_USAGE, main
+from grader.cli import EXIT_USAGE
 from grader.errors import UsageError
 from grader.intake import IntakeLimits, parse_entry, unpack_lms_zip
-from minicourse import REFERENCE, WRONG_ALPHA, make_course
+from conftest import invoke
+from minicourse import REFERENCE, WRONG_ALPHA
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "submissions"
 KNOWN = {"autograd": "01_autograd.ipynb", "logistic_regression": "02_logistic_regression.ipynb"}
@@ -228,11 +228,10 @@ def test_garbage_empty_and_mixed_zips_are_usage_errors(tmp_path):
 
 
 # -- the grade command --------------------------------------------------------------------------------------------
-def test_grade_cli_refuses_a_bad_zip_in_one_line_with_exit_2(tmp_path):
-    course = make_course(tmp_path / "course")
+def test_grade_cli_refuses_a_bad_zip_in_one_line_with_exit_2(mini_course, tmp_path):
     (tmp_path / "subs.zip").write_bytes(b"PK\x03\x04 truncated")
-    result = CliRunner().invoke(main, [str(tmp_path / "subs.zip"), "--course", str(course), "--out",
-                                       str(tmp_path / "out"), "--isolation", "none"], catch_exceptions=False)
+    result = invoke(str(tmp_path / "subs.zip"), "--course", str(mini_course), "--out", str(tmp_path / "out"),
+                    "--isolation", "none")
     assert result.exit_code == EXIT_USAGE
     errors = [line for line in result.output.splitlines() if "error" in line]
     assert len(errors) == 1 and "subs.zip: not a readable zip file" in errors[0], result.output
@@ -248,8 +247,7 @@ def _notebook(exercise: str, wrong: bool = False) -> bytes:
 
 
 @pytest.mark.slow
-def test_grading_a_canvas_zip_end_to_end(isolation, tmp_path):
-    course = make_course(tmp_path / "course")
+def test_grading_a_canvas_zip_end_to_end(mini_course, isolation, tmp_path):
     zip_path = make_zip(tmp_path / "submissions.zip", [
         ("smithjohn_12345_67890_alpha.ipynb", _notebook("alpha", wrong=True)),
         ("smithjohn_LATE_12345_67899_alpha-1.ipynb", _notebook("alpha")),  # the late fix wins
@@ -257,9 +255,8 @@ def test_grading_a_canvas_zip_end_to_end(isolation, tmp_path):
         ("doejane_23456_70001_alpha.ipynb", _notebook("alpha", wrong=True)),
     ])
     out = tmp_path / "graded"
-    result = CliRunner().invoke(main, [str(zip_path), "--course", str(course), "--out", str(out), "--isolation",
-                                       isolation.requested, "--workers", "1", "--format", "canvas"],
-                                catch_exceptions=False)
+    result = invoke(str(zip_path), "--course", str(mini_course), "--out", str(out), "--isolation",
+                    isolation.requested, "--workers", "1", "--format", "canvas")
     assert result.exit_code == 0, result.output
     assert "warning: student 12345: several files for alpha.ipynb; kept 'smithjohn_LATE_12345_67899_alpha-1.ipynb'" \
         in " ".join(result.output.split())

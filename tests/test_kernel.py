@@ -14,18 +14,12 @@ from grader.errors import CallTimeout
 from grader.kernel import KernelSession
 from grader.codec import MissingDefinition, StudentException, TensorValue
 from grader.sandbox import Limits
-from grader.session import StudentSession
 
-from conftest import PROJECT, needs_bwrap, notebook
+from conftest import PROJECT, notebook, student
 
 pytestmark = pytest.mark.slow
 
 FAST = Limits(cell_timeout=3, notebook_timeout=120, call_timeout=5, memory_bytes=2 * 1024**3)
-
-
-def student(session: KernelSession) -> StudentSession:
-    """What a check sees of `session` (the kernel session is the channel under it)."""
-    return StudentSession(session, session.notebook)
 
 
 def outputs_text(cell) -> str:
@@ -154,7 +148,7 @@ def test_environment_is_scrubbed(isolation, monkeypatch):
         assert student(session).call("os.environ.get", "GRADER_SECRET") is None
 
 
-@needs_bwrap
+@pytest.mark.bwrap
 def test_bwrap_hides_course_files_network_and_host_processes(isolation, tmp_path):
     assert isolation.level == "bwrap"
     hidden = PROJECT / "rubrics" / "checks" / "autograd" / "hidden" / "test_autograd_hidden.py"
@@ -188,7 +182,7 @@ def test_bwrap_hides_course_files_network_and_host_processes(isolation, tmp_path
         assert result["uid"] != 0
 
 
-def test_no_process_survives_the_session(isolation):
+def test_no_process_survives_the_session(isolation, sandboxes):
     nb = notebook(
         "import subprocess, os\n"
         "p = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
@@ -197,8 +191,8 @@ def test_no_process_survives_the_session(isolation):
     )
     session = KernelSession(nb, [], isolation, FAST)
     session.run_notebook()
-    sandbox = session._sandbox
-    assert sandbox is not None
+    assert sandboxes.made
+    sandbox = sandboxes.made[-1]  # the one the kernel runs in
     token, uid = sandbox.token, sandbox.uid
     session.close()
 
@@ -259,37 +253,20 @@ def test_processes_left_by_the_notebook_are_killed_before_the_checks(isolation):
         assert student(session).call("child_alive") is False
 
 
-def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start(isolation, monkeypatch):
-    starts = []
-    original = KernelSession._start_kernel
-
-    async def counting_start(self):
-        starts.append(time.monotonic())
-        await original(self)
-
-    monkeypatch.setattr(KernelSession, "_start_kernel", counting_start)
+def test_a_kernel_started_in_background_runs_the_notebook_without_a_second_start(isolation, sandboxes):
     session = KernelSession(notebook("def f():\n    return 6 * 7"), [], isolation, FAST)
     with session:
         session.start_in_background()
         executed = session.run_notebook()
         assert student(session).call("f") == 42
-    assert len(starts) == 1
+    assert sandboxes.on_main_thread == [False]  # one start, in the background
     assert executed.cells[0].outputs == []
 
 
-def test_a_failed_background_start_is_retried_by_the_run(isolation, monkeypatch):
-    original = KernelSession._ready_kernel
-    calls = []
-
-    async def fail_first(self):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("simulated start failure")
-        await original(self)
-
-    monkeypatch.setattr(KernelSession, "_ready_kernel", fail_first)
+def test_a_failed_background_start_is_retried_by_the_run(isolation, sandboxes):
+    sandboxes.fail_next = 1
     with KernelSession(notebook("def f():\n    return 'ran'"), [], isolation, FAST) as session:
         session.start_in_background()
         session.run_notebook()
         assert student(session).call("f") == "ran"
-    assert len(calls) == 2
+    assert sandboxes.on_main_thread == [False, True]  # the failed start in the background, the retry by the run

@@ -10,7 +10,6 @@ import torch
 
 from grader import codec
 from grader.codec import Handle, MissingDefinition, ModuleValue, StudentException, TensorValue
-from grader.course import load_course
 from grader.errors import UsageError
 from grader.live import live_session, run_live_check
 from grader.reference import SKIP_TAGS
@@ -31,11 +30,6 @@ def boom():
     raise ValueError("student bug")
 constant = (1, 2.5, "three", None)
 """
-
-
-@pytest.fixture(scope="module")
-def course(project):
-    return load_course(project)
 
 
 def code_cells(path) -> str:

@@ -7,20 +7,19 @@ from the lesson's must say what was accepted (no silent pass).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.exercise import grade_notebook
-from grader.course import load_course
 from grader.options import GradingOptions
 from grader.selfcheck import check_notebook
 from grader.verify import automatic_score, with_wrong_solution
 
+from conftest import PROJECT
+
 pytestmark = pytest.mark.slow
 
-PROJECT = Path(__file__).resolve().parents[1]
 RIGHT = sorted((PROJECT / "reference" / "right").glob("*/*.py"))
 INPLACE_STUB = PROJECT / "reference" / "wrong" / "autograd" / "leaf_inplace__todo_stub.py"
 # variants whose public check must pass with a note naming the unusual form
@@ -30,8 +29,8 @@ NOTED = {"accumulation__python_floats": "floats", "accumulation__stacked_tensor"
 
 
 @pytest.fixture(scope="module")
-def options(project, isolation):
-    return GradingOptions(load_course(project), isolation, secret=b"right-forms-secret-0123456789")
+def options(course, isolation):
+    return GradingOptions(course, isolation, secret=b"right-forms-secret-0123456789")
 
 
 def _reference(course, exercise):

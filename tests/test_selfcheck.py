@@ -8,25 +8,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from click.testing import CliRunner
 
-from grader.cli import EXIT_FAILED, EXIT_USAGE, main
-from grader.course import load_course
+from grader.cli import EXIT_FAILED, EXIT_USAGE
 from grader.models import REFERENCE_UNAVAILABLE, CheckResult, ExerciseResult, Outcome, QuestionResult
 from grader.reporters.junit import write_self_check_junit
 from grader.reporters.selfcheck import render_html, render_text
 from grader.reporters.view import self_check_view
 from grader.selfcheck import SelfCheck, unavailable_checks
 
-
-def invoke(*args: str):
-    """The command's output on a terminal wide enough that table cells are not wrapped."""
-    return CliRunner(env={"COLUMNS": "400"}).invoke(main, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def course(project):
-    return load_course(project)
+from conftest import invoke
 
 
 def lr_result() -> ExerciseResult:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 
 import psutil
 import pytest
@@ -11,19 +13,14 @@ from grader import warm
 from grader.errors import KernelError
 from grader.kernel import KernelSession
 from grader.sandbox import Limits
-from grader.session import StudentSession
 
-from conftest import PROJECT, needs_bwrap, notebook
+from conftest import PROJECT, invoke, notebook, student
 
-pytestmark = [pytest.mark.slow, needs_bwrap,
+pytestmark = [pytest.mark.slow, pytest.mark.bwrap,
               pytest.mark.skipif(os.geteuid() != 0, reason="warm start joins namespaces: needs root")]
 
 LIMITS = Limits(cell_timeout=10, notebook_timeout=120, call_timeout=10, memory_bytes=3 * 1024**3)
 
-
-def student(session: KernelSession) -> StudentSession:
-    """What a check sees of `session` (the kernel session is the channel under it)."""
-    return StudentSession(session, session.notebook)
 
 # A student who changes everything a later kernel could inherit from a shared parent process.
 MUTATING_STUDENT = r'''
@@ -139,7 +136,7 @@ def confinement():
         session.run_notebook()
         assert session.warm
         seen = student(session).call("confinement")
-        factory_pid = warm.kernel_factory(LIMITS.torch_threads)._process.pid
+        factory_pid = warm.kernel_factory(LIMITS.torch_threads).pid
     assert seen["network"] is False
     assert seen["course"] is False and seen["home"] == ["student"]
     assert seen["hostname"] == "sandbox" and seen["uid"] >= 62000 and seen["cwd"] == "/home/student"
@@ -155,12 +152,12 @@ def test_the_factory_holds_nothing_of_the_graders_environment(monkeypatch):
     monkeypatch.setenv("GRADER_SECRET", "do-not-leak")
     factory = warm.KernelFactory(torch_threads=1)
     try:
-        environ = psutil.Process(factory._process.pid).environ()
+        environ = psutil.Process(factory.pid).environ()
         assert "GRADER_SECRET" not in environ and "do-not-leak" not in " ".join(environ.values())
         assert "torch" in factory.preloaded and "ipykernel.kernelapp" in factory.preloaded
     finally:
         factory.close()
-    assert not psutil.pid_exists(factory._process.pid) or psutil.Process(factory._process.pid).status() == "zombie"
+    assert not psutil.pid_exists(factory.pid) or psutil.Process(factory.pid).status() == "zombie"
 
 
 def test_a_kernel_death_is_seen_and_the_notebook_rerun(isolation):
@@ -185,8 +182,11 @@ def test_a_failing_factory_means_a_cold_start_not_a_lost_notebook(isolation, mon
 
 def test_a_dead_factory_is_replaced(isolation):
     factory = warm.kernel_factory(LIMITS.torch_threads)
-    factory._process.kill()
-    factory._process.wait()
+    os.kill(factory.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while factory.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not factory.alive()
     with KernelSession(notebook("def f():\n    return 7"), [], isolation, LIMITS) as session:
         session.run_notebook()
         assert session.warm and student(session).call("f") == 7
@@ -195,10 +195,7 @@ def test_a_dead_factory_is_replaced(isolation):
 
 @pytest.mark.parametrize("flag, warm_start", [([], True), (["--cold-start"], False)])
 def test_cold_start_option_reaches_the_grading(flag, warm_start, tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
     import grader.batch
-    from grader.cli import main
 
     seen = {}
 
@@ -208,8 +205,8 @@ def test_cold_start_option_reaches_the_grading(flag, warm_start, tmp_path, monke
 
     monkeypatch.setattr(grader.batch, "grade_batch", grade_batch)
     (tmp_path / "submissions").mkdir()
-    result = CliRunner().invoke(main, ["run", str(tmp_path / "submissions"), "--course", str(PROJECT),
-                                       "--out", str(tmp_path / "out"), *flag])
+    result = invoke("run", str(tmp_path / "submissions"), "--course", str(PROJECT), "--out", str(tmp_path / "out"),
+                    *flag)
     assert result.exit_code == 0, result.output
     assert seen == {"warm_start": warm_start}
 
@@ -217,10 +214,9 @@ def test_cold_start_option_reaches_the_grading(flag, warm_start, tmp_path, monke
 def test_a_factory_ends_when_the_grader_that_started_it_is_killed(tmp_path):
     import subprocess
     import sys
-    import time
 
     script = ("from grader.warm import kernel_factory\n"
-              "f = kernel_factory(1)\nprint(f._process.pid, flush=True)\nimport time\ntime.sleep(600)\n")
+              "f = kernel_factory(1)\nprint(f.pid, flush=True)\nimport time\ntime.sleep(600)\n")
     grader_process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                                       cwd=PROJECT)
     try:
