@@ -49,3 +49,7 @@ class Interrupted(GraderError):
 
 class VerifyError(GraderError):
     """`grade verify` found course material that does not hold up."""
+
+
+class EnvironmentProblem(GraderError):
+    """The grader's own environment cannot run a kernel (found by the probe notebook before a batch)."""

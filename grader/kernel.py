@@ -30,6 +30,7 @@ from nbformat import NotebookNode
 
 from . import codec
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
+from .kernel_messages import GuardedSession
 from .models import CellNote
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import KernelFactory, find_holder, kernel_factory, warm_start_problem
@@ -231,6 +232,7 @@ class KernelSession:
         context.setsockopt(zmq.RECONNECT_IVL, 10)
         km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
                                     ip=str(self._sandbox.runtime_dir / "k"))
+        km.session = GuardedSession(parent=km)  # a message student code mangled is dropped, not raised
         km.sandbox = self._sandbox
         km.factory = factory
         km._kernel_spec = _kernel_spec()

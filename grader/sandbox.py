@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from .errors import SandboxError
+from .layout import kernel_read_paths, unreadable_by
 
 SANDBOX_HOME = "/home/student"
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
@@ -104,6 +105,11 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
     requested = Isolation(requested)
     problem = bwrap_problem() if requested != Isolation.NONE else "isolation none was requested"
     root = os.geteuid() == 0
+    # As root the kernel drops to a sandbox uid, which must be able to read Python's files where they are.
+    unreadable = unreadable_by(FIRST_SANDBOX_UID, FIRST_SANDBOX_UID) if root and problem is None else []
+    if unreadable and requested == Isolation.STRICT:
+        raise SandboxError(f"--isolation strict runs kernels as an unprivileged uid, but this Python's files are "
+                           f"not readable by other users: {unreadable[0]} (install it with umask 022)")
     if problem is None:
         return IsolationReport(
             level="bwrap",
@@ -113,9 +119,12 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
                 "private_filesystem": True,
                 "no_network": True,
                 "private_pids": True,
-                "unprivileged_uid": True if root else False,
+                "unprivileged_uid": root and not unreadable,
                 "all_processes_killed": True,
             },
+            warning=None if not unreadable else (
+                f"weaker isolation: kernels run as root (without capabilities) inside bubblewrap, because this "
+                f"Python's files are not readable by an unprivileged uid: {unreadable[0]}"),
         )
     if requested == Isolation.STRICT:
         raise SandboxError(f"--isolation strict needs bubblewrap, but {problem}")
@@ -145,15 +154,6 @@ def _namespace_flags() -> list[str]:
     return flags
 
 
-def _python_roots() -> list[Path]:
-    """Directories the kernel needs to run this Python and its packages, read-only."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    exe_dir = Path(sys.executable).resolve().parent
-    if not any(exe_dir.is_relative_to(r) for r in roots):
-        roots.add(exe_dir)
-    return sorted(roots)
-
-
 class Sandbox:
     """A private working tree plus the command that starts a kernel confined to it."""
 
@@ -170,7 +170,7 @@ class Sandbox:
         self.runtime_dir.mkdir()
         self._uid_lock: int | None = None
         self.uid: int | None = None
-        if os.geteuid() == 0 and isolation.level == "bwrap":
+        if os.geteuid() == 0 and isolation.level == "bwrap" and isolation.protections.get("unprivileged_uid"):
             self.uid, self._uid_lock = _claim_uid(slot)
             os.chown(self.root, self.uid, self.uid)
             os.chown(self.workdir, self.uid, self.uid)
@@ -247,12 +247,15 @@ class Sandbox:
             argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
         argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         made.update({"/proc", "/dev", "/tmp", "/etc"})
-        for root in _python_roots():
-            if str(root) in made or any(root.is_relative_to(m) for m in made if m != "/tmp"):
+        # `made` also holds the empty directories created as parents: only a real mount covers what is below it.
+        mounted = {Path(m) for m in made if m not in ("/tmp", "/etc")}
+        for root in kernel_read_paths():
+            if any(root.is_relative_to(m) for m in mounted):
                 continue
             argv += _parent_dirs(root, made)
             argv += ["--ro-bind", str(root), str(root)]
             made.add(str(root))
+            mounted.add(root)
         argv += _parent_dirs(self.runtime_dir, made)
         argv += ["--bind", str(self.runtime_dir), str(self.runtime_dir)]
         argv += _parent_dirs(Path(SANDBOX_HOME), made)
