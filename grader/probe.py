@@ -67,6 +67,14 @@ def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = T
     return ProbeResult(warm=warm and warm_note is None, warm_note=warm_note)
 
 
+def probe_line(isolation: IsolationReport, limits: Limits, warm: bool = True) -> str:
+    """Probe (see `probe_environment`) and say in one line how kernels will start; stated once, before a batch."""
+    result = probe_environment(isolation, limits, warm)
+    if result.warm:
+        return "kernels: warm start on (torch and ipykernel preloaded in the kernel factory)"
+    return f"warning: {result.warm_note}" if result.warm_note else "kernels: cold start (--cold-start)"
+
+
 def diagnose(isolation: IsolationReport, limits: Limits) -> str:
     """One paragraph on why a kernel cannot start here: the sandbox's stderr, the uid, unreadable paths."""
     sandbox = Sandbox(isolation, limits)
