@@ -27,7 +27,7 @@ def kernel_read_paths() -> tuple[Path, ...]:
     wanted: set[Path] = set()
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
         wanted.update(_both(Path(prefix)))
-    wanted.update(_symlink_hops(Path(os.path.abspath(sys.executable))))
+    wanted.update(_symlink_hops(Path(kernel_python())))
     checkout = grader_checkout()
     for entry in kernel_sys_path():
         path = Path(entry)
@@ -38,6 +38,11 @@ def kernel_read_paths() -> tuple[Path, ...]:
         wanted.update(_both(path))
     wanted.discard(Path("/"))
     return tuple(sorted(wanted))
+
+
+def kernel_python() -> str:
+    """The interpreter a kernel runs, named as the grader's own was, but absolute and without `..`."""
+    return os.path.abspath(sys.executable)
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from .errors import SandboxError
-from .layout import kernel_read_paths, unreadable_by
+from .layout import kernel_python, kernel_read_paths, unreadable_by
 
 SANDBOX_HOME = "/home/student"
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
@@ -211,7 +211,9 @@ class Sandbox:
         import json
 
         settings: dict = {**self._launcher_settings(), "hold": self.limits.startup_timeout if hold else None}
-        launcher = [sys.executable, "-I", "-c", launcher_source(), json.dumps(settings)]
+        python = kernel_python()  # `../venv/bin/python` would need the directory it was started from
+        kernel_argv = [python if kernel_argv[0] == sys.executable else kernel_argv[0], *kernel_argv[1:]]
+        launcher = [python, "-I", "-c", launcher_source(), json.dumps(settings)]
         if self.isolation.level != "bwrap":
             if hold:
                 raise SandboxError("a warm kernel start needs the bubblewrap sandbox")
@@ -309,7 +311,7 @@ def kernel_environment(home: str, tmp: str, torch_threads: int) -> dict[str, str
     """Every variable a kernel gets (besides its sandbox's marker); see `Sandbox.environment`."""
     threads = str(torch_threads)
     return {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{Path(kernel_python()).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "USER": "student",
         "LANG": "C.UTF-8",
@@ -325,6 +327,9 @@ def kernel_environment(home: str, tmp: str, torch_threads: int) -> dict[str, str
         "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter",
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
+        # glibc reserves address space for a malloc arena per thread (64 MiB each); under the RLIMIT_AS memory
+        # limit, a kernel's idle threads (IOPub, heartbeat, control, shell channel) cost a 1 GiB limit its torch.
+        "MALLOC_ARENA_MAX": "1",
     }
 
 
