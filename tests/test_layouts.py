@@ -103,7 +103,11 @@ def _user_home() -> Layout:
     # This run's Python may live where the user cannot reach it (pyenv under /root): any Python 3.11+ will do.
     for python in (layout.python, "/usr/local/bin/python3", "/usr/bin/python3"):
         probe = [python, "-c", "import sys, venv, ensurepip; assert sys.version_info >= (3, 11)"]
-        if os.path.exists(python) and layout.run(probe, timeout=60).returncode == 0:
+        try:
+            usable = os.path.exists(python) and layout.run(probe, timeout=60).returncode == 0
+        except OSError:  # not executable by this user
+            usable = False
+        if usable:
             layout.python = python
             return layout
     pytest.skip(f"no Python 3.11+ with venv that user {USER} can run")
