@@ -18,7 +18,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from .errors import EnvironmentProblem, GraderError
-from .layout import kernel_read_paths, unreadable_by
+from .python_paths import kernel_read_paths, unreadable_by
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import warm_start_status
 

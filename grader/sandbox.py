@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from .errors import SandboxError
-from .layout import kernel_python, kernel_read_paths, unreadable_by
+from .python_paths import kernel_python, kernel_read_paths, unreadable_by
 
 SANDBOX_HOME = "/home/student"
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"

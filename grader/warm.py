@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 
 from .errors import KernelError
-from .layout import paths_under
+from .python_paths import paths_under
 from .sandbox import SANDBOX_HOME, IsolationReport, kernel_environment, launcher_source
 
 FACTORY_START_TIMEOUT = 120.0

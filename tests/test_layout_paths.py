@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import layout, sandbox
+from grader import python_paths, sandbox
 from grader.errors import EnvironmentProblem, SandboxError
 from grader.sandbox import Isolation, IsolationReport, Limits, Sandbox, resolve_isolation
 
@@ -35,10 +35,10 @@ def test_a_venv_beside_its_base_interpreter_is_bound_too(monkeypatch):
 
 
 def test_the_kernels_python_paths_are_all_read_paths():
-    paths = layout.kernel_read_paths()
-    for entry in layout.kernel_sys_path():
+    paths = python_paths.kernel_read_paths()
+    for entry in python_paths.kernel_sys_path():
         if os.path.isabs(entry) and os.path.exists(entry):
-            checkout = layout.grader_checkout()
+            checkout = python_paths.grader_checkout()
             if checkout is not None and (Path(entry) == checkout or checkout.is_relative_to(entry)):
                 continue
             assert any(Path(entry).is_relative_to(p) for p in paths), entry
@@ -47,20 +47,20 @@ def test_the_kernels_python_paths_are_all_read_paths():
 
 
 def test_the_graders_checkout_is_never_a_read_path():
-    checkout = layout.grader_checkout()
+    checkout = python_paths.grader_checkout()
     if checkout is None:
         pytest.skip("the grader is installed into a prefix here, not run from a checkout")
-    assert not any(p == checkout or checkout.is_relative_to(p) for p in layout.kernel_read_paths())
+    assert not any(p == checkout or checkout.is_relative_to(p) for p in python_paths.kernel_read_paths())
 
 
 def test_unreadable_paths_are_named(tmp_path):
     private = tmp_path / "site-packages"
     (private / "torch").mkdir(parents=True)
     os.chmod(private / "torch", 0o700)
-    found = layout.unreadable_by(62000, 62000, (private,))
+    found = python_paths.unreadable_by(62000, 62000, (private,))
     assert found and str(private / "torch") in found[0] and "700" in found[0]
     os.chmod(private / "torch", 0o755)
-    assert layout.unreadable_by(62000, 62000, (private,)) == []
+    assert python_paths.unreadable_by(62000, 62000, (private,)) == []
 
 
 @needs_bwrap
