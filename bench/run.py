@@ -48,7 +48,7 @@ from grader.jobs import Instrumentation, JobResult  # noqa: E402
 from grader.options import GradingOptions  # noqa: E402
 from grader.pool import default_torch_threads, default_workers  # noqa: E402
 from grader.sandbox import Limits, resolve_isolation  # noqa: E402
-from grader.warm import warm_start_problem  # noqa: E402
+from grader.warm import warm_start_status  # noqa: E402
 
 SECRET = b"bench-secret-0123456789abcdef"
 PLAIN = r"""
@@ -162,7 +162,7 @@ def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: l
     base_wall = sum(r["wall"] for r in base)
 
     print(f"\ngrader, first run: {args.workers} worker(s), torch threads {args.torch_threads}, no cache, kernels "
-          f"start {'warm' if warm_start else 'cold (warm start is not possible here)'}")
+          f"start {'warm' if warm_start else 'cold (warm start is off, see above)'}")
     head = ("wall", "w.cpu", "k.cpu", "start", "agent", "cells", "checks", "calls", "other", "w.rss", "k.rss")
     print(f"  {'notebook':<34} " + " ".join(f"{h:>7}" for h in head) + "  status")
     phases = {k: 0.0 for k in ("wall", "cells", "checks", "kernel_start", "agent", "calls", "pytest")}
@@ -249,20 +249,21 @@ def main() -> None:
         base = [] if args.skip_baseline else baseline(notebooks, work)
         options = GradingOptions(course, resolve_isolation(args.isolation), Limits(torch_threads=args.torch_threads),
                                  SECRET)
+        warm_note = warm_start_status(options.isolation, args.torch_threads)  # on, or why not (said once)
+        print(warm_note or "warm start: on (torch preloaded in the kernel factory)", flush=True)
         print("grader, first run ...", flush=True)
         cold_wall, cold = grade(root / "submissions", root / "graded", options, args.workers, use_cache=False)
         print("grader, second run ...", flush=True)
         warm_wall, warm = grade(root / "submissions", root / "graded", options, args.workers, use_cache=True)
         cold_start = None
-        if not args.skip_cold_start and warm_start_problem(options.isolation) is None:
+        if not args.skip_cold_start and warm_note is None:
             print("grader, first run with cold kernel starts ...", flush=True)
             cold_start = grade(root / "submissions", root / "graded-cold", replace(options, warm_start=False),
                                args.workers, use_cache=False)
         checks = None if args.skip_check else self_check(course, exercises, work)
         if not base:
             base = [{"notebook": "(skipped)", "wall": float("nan"), "cpu": float("nan"), "cells": float("nan")}]
-        report(args, base, cold_wall, cold, warm_wall, warm, checks, cold_start,
-               warm_start_problem(options.isolation) is None)
+        report(args, base, cold_wall, cold, warm_wall, warm, checks, cold_start, warm_note is None)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

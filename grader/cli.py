@@ -118,6 +118,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     from .layout import OutLayout
     from .manual import load_manual_scores
     from .options import grading_options
+    from .probe import probe_line
     from .sandbox import resolve_isolation
     from .secret import resolve_secret
 
@@ -144,8 +145,13 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
             Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                      TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("grading", total=None)
-        reports = grade_batch(submissions, out_dir, options,
-                              on_start=lambda n: progress.update(task, total=n),
+
+        def start(n: int) -> None:  # the grader's own probe notebook first: exit 3 when no kernel runs here
+            if n and remote is None:
+                err.print(for_terminal(probe_line(report, options.limits, options.warm_start)), highlight=False)
+            progress.update(task, total=n)
+
+        reports = grade_batch(submissions, out_dir, options, on_start=start,
                               on_done=lambda r: progress.advance(task), workers=workers,
                               use_cache=not no_cache, on_warning=_warn, executor=remote)
     written = write_exports(out_dir, reports, course, exports)

@@ -92,3 +92,9 @@ class Interrupted(GraderError):
     """The instructor stopped a batch (Ctrl-C); what was finished is kept."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class EnvironmentProblem(GraderError):
+    """The grader's own environment cannot run a kernel (found by the probe notebook before a batch)."""
+
+    exit_code = EXIT_INTERNAL

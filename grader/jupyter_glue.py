@@ -30,6 +30,7 @@ from nbformat import NotebookNode
 
 from .budget import KEEPS_NOTHING, OutputBudget, message_size
 from .errors import KernelError
+from .kernel_messages import GuardedSession
 from .sandbox import Sandbox
 from .warm import KernelFactory, find_holder
 
@@ -221,6 +222,7 @@ def kernel_manager(sandbox: Sandbox, factory: KernelFactory | None, context: zmq
     """A manager for one kernel in `sandbox` (forked by `factory` when given), over unix sockets in its runtime dir."""
     km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
                                 ip=str(sandbox.runtime_dir / "k"))
+    km.session = GuardedSession(parent=km)  # a message student code mangled is dropped, not raised
     km.sandbox = sandbox
     km.factory = factory
     km._kernel_spec = grader_kernel_spec()  # whatever kernelspec the notebook names

@@ -185,8 +185,10 @@ class KernelSession:
     async def _ready_kernel(self) -> None:
         await self._stop_kernel()
         await self._start_kernel()
-        # The agent goes in before the student's first cell, so it holds pristine references.
-        await self._execute_silently(sandboxed.kernel_prelude(), min(self.limits.call_timeout,
+        # The agent goes in before the student's first cell, so it holds pristine references. Its torch import
+        # is start-up (seconds in a cold kernel on a busy machine), not a call: the start-up time limit applies.
+        await self._execute_silently(sandboxed.kernel_prelude(), min(max(self.limits.call_timeout,
+                                                                         self.limits.startup_timeout),
                                                                      max(1.0, self.clock.remaining())))
 
     async def _run_notebook(self) -> NotebookNode:

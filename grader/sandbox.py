@@ -24,6 +24,7 @@ import psutil
 
 from . import sandboxed
 from .errors import SandboxError
+from .python_paths import kernel_python, kernel_read_paths, unreadable_by
 
 SANDBOX_HOME = "/home/student"
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
@@ -105,6 +106,11 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
     requested = Isolation(requested)
     problem = bwrap_problem() if requested != Isolation.NONE else "isolation none was requested"
     root = os.geteuid() == 0
+    # As root the kernel drops to a sandbox uid, which must be able to read Python's files where they are.
+    unreadable = unreadable_by(FIRST_SANDBOX_UID, FIRST_SANDBOX_UID) if root and problem is None else []
+    if unreadable and requested == Isolation.STRICT:
+        raise SandboxError(f"--isolation strict runs kernels as an unprivileged uid, but this Python's files are "
+                           f"not readable by other users: {unreadable[0]} (install it with umask 022)")
     if problem is None:
         return IsolationReport(
             level="bwrap",
@@ -114,9 +120,12 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
                 "private_filesystem": True,
                 "no_network": True,
                 "private_pids": True,
-                "unprivileged_uid": True if root else False,
+                "unprivileged_uid": root and not unreadable,
                 "all_processes_killed": True,
             },
+            warning=None if not unreadable else (
+                f"weaker isolation: kernels run as root (without capabilities) inside bubblewrap, because this "
+                f"Python's files are not readable by an unprivileged uid: {unreadable[0]}"),
         )
     if requested == Isolation.STRICT:
         raise SandboxError(f"--isolation strict needs bubblewrap, but {problem}")
@@ -146,15 +155,6 @@ def _namespace_flags() -> list[str]:
     return flags
 
 
-def _python_roots() -> list[Path]:
-    """Directories the kernel needs to run this Python and its packages, read-only."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    exe_dir = Path(sys.executable).resolve().parent
-    if not any(exe_dir.is_relative_to(r) for r in roots):
-        roots.add(exe_dir)
-    return sorted(roots)
-
-
 class Sandbox:
     """A private working tree plus the command that starts a kernel confined to it."""
 
@@ -171,7 +171,7 @@ class Sandbox:
         self.runtime_dir.mkdir()
         self._uid_lock: int | None = None
         self.uid: int | None = None
-        if os.geteuid() == 0 and isolation.level == "bwrap":
+        if os.geteuid() == 0 and isolation.level == "bwrap" and isolation.protections.get("unprivileged_uid"):
             self.uid, self._uid_lock = _claim_uid(slot)
             os.chown(self.root, self.uid, self.uid)
             os.chown(self.workdir, self.uid, self.uid)
@@ -212,7 +212,9 @@ class Sandbox:
         import json
 
         settings: dict = {**self._launcher_settings(), "hold": self.limits.startup_timeout if hold else None}
-        launcher = [sys.executable, "-I", "-c", sandboxed.source("launcher"), json.dumps(settings)]
+        python = kernel_python()  # `../venv/bin/python` would need the directory it was started from
+        kernel_argv = [python if kernel_argv[0] == sys.executable else kernel_argv[0], *kernel_argv[1:]]
+        launcher = [python, "-I", "-c", sandboxed.source("launcher"), json.dumps(settings)]
         if self.isolation.level != "bwrap":
             if hold:
                 raise SandboxError("a warm kernel start needs the bubblewrap sandbox")
@@ -248,12 +250,15 @@ class Sandbox:
             argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
         argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         made.update({"/proc", "/dev", "/tmp", "/etc"})
-        for root in _python_roots():
-            if str(root) in made or any(root.is_relative_to(m) for m in made if m != "/tmp"):
+        # `made` also holds the empty directories created as parents: only a real mount covers what is below it.
+        mounted = {Path(m) for m in made if m not in ("/tmp", "/etc")}
+        for root in kernel_read_paths():
+            if any(root.is_relative_to(m) for m in mounted):
                 continue
             argv += _parent_dirs(root, made)
             argv += ["--ro-bind", str(root), str(root)]
             made.add(str(root))
+            mounted.add(root)
         argv += _parent_dirs(self.runtime_dir, made)
         argv += ["--bind", str(self.runtime_dir), str(self.runtime_dir)]
         argv += _parent_dirs(Path(SANDBOX_HOME), made)
@@ -307,7 +312,7 @@ def kernel_environment(home: str, tmp: str, torch_threads: int) -> dict[str, str
     """Every variable a kernel gets (besides its sandbox's marker); see `Sandbox.environment`."""
     threads = str(torch_threads)
     return {
-        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{Path(kernel_python()).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "USER": "student",
         "LANG": "C.UTF-8",
@@ -323,6 +328,9 @@ def kernel_environment(home: str, tmp: str, torch_threads: int) -> dict[str, str
         "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter",
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
+        # glibc reserves address space for a malloc arena per thread (64 MiB each); under the RLIMIT_AS memory
+        # limit, a kernel's idle threads (IOPub, heartbeat, control, shell channel) cost a 1 GiB limit its torch.
+        "MALLOC_ARENA_MAX": "1",
     }
 
 

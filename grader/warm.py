@@ -23,10 +23,14 @@ import psutil
 
 from .errors import KernelError
 from . import sandboxed
+from .python_paths import paths_under
 from .sandbox import SANDBOX_HOME, IsolationReport, kernel_environment
 
 FACTORY_START_TIMEOUT = 120.0
 SPAWN_TIMEOUT = 30.0
+# Without these in the factory a forked kernel would import them all again: warm start in name only.
+ESSENTIAL_PRELOAD = ("torch", "ipykernel.kernelapp")
+COLD_START_COST = "every notebook pays the interpreter, ipykernel and torch imports again (2-3 s more each)"
 
 
 def warm_start_problem(isolation: IsolationReport) -> str | None:
@@ -46,12 +50,21 @@ class KernelFactory:
     def __init__(self, torch_threads: int) -> None:
         self.torch_threads = torch_threads
         self._lock = threading.Lock()
+        # The factory covers /tmp with a private tmpfs: what Python needs under the machine's /tmp (a
+        # virtualenv there) is bound back into it, else every import fails and nothing is preloaded.
+        keep = json.dumps([str(p) for p in paths_under("/tmp")])
         self._process = subprocess.Popen(
-            [sys.executable, "-E", "-s", "-c", sandboxed.source("kernel_factory"), sandboxed.source("launcher")],
+            [sys.executable, "-E", "-s", "-c", sandboxed.source("kernel_factory"), sandboxed.source("launcher"), keep],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self._environment(),
             cwd="/", close_fds=True, start_new_session=True)
         ready = self._reply(FACTORY_START_TIMEOUT)
         self.preloaded: list[str] = ready.get("ready", [])
+        self.failed: dict[str, str] = ready.get("failed", {})
+        missing = [name for name in ESSENTIAL_PRELOAD if name not in self.preloaded]
+        if missing:
+            self.close()
+            why = "; ".join(f"{name}: {self.failed.get(name, 'not imported')}" for name in missing)
+            raise KernelError(f"the kernel factory could not import {', '.join(missing)} ({why})")
 
     def _environment(self) -> dict[str, str]:
         """A bubblewrap kernel's environment, so that what the imports cache (tempfile's and matplotlib's
@@ -100,16 +113,37 @@ class KernelFactory:
 
 
 _factories: dict[int, KernelFactory] = {}
+_factory_failures: dict[int, str] = {}  # a factory that cannot preload is not started again for every kernel
 _factories_lock = threading.Lock()
 
 
 def kernel_factory(torch_threads: int) -> KernelFactory:
     """This process's factory for kernels with `torch_threads` threads, started on first use."""
     with _factories_lock:
+        if torch_threads in _factory_failures:
+            raise KernelError(_factory_failures[torch_threads])
         factory = _factories.get(torch_threads)
         if factory is None or not factory.alive():
-            factory = _factories[torch_threads] = KernelFactory(torch_threads)
+            try:
+                factory = _factories[torch_threads] = KernelFactory(torch_threads)
+            except KernelError as exc:
+                _factory_failures[torch_threads] = str(exc)
+                raise
         return factory
+
+
+def warm_start_status(isolation: IsolationReport, torch_threads: int) -> str | None:
+    """None when kernels will start warm, torch preloaded; else one line: why not, and what it costs.
+
+    Starts this process's factory (its torch import is paid once, here, instead of at the first kernel).
+    """
+    problem = warm_start_problem(isolation)
+    if problem is None:
+        try:
+            kernel_factory(torch_threads)
+        except KernelError as exc:
+            problem = str(exc)
+    return None if problem is None else f"warm start is off: {problem}; {COLD_START_COST}"
 
 
 @atexit.register

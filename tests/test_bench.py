@@ -20,6 +20,7 @@ def test_the_benchmark_runs_on_a_tiny_batch(project, isolation):
     assert re.search(r"s00/01_autograd\.ipynb +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d", out)  # baseline row
     assert re.search(r"s01/01_autograd\.ipynb( +-?\d+\.\d\d){9} +\d+ +\d+  graded", out)  # grader row, phases measured
     assert re.search(r"baseline/first = +\d+\.\d\dx", out)
+    assert re.search(r"^(warm start: on \(torch preloaded|warm start is off: .+; every notebook pays)", out, re.M)
     if isolation.level == "bwrap" and os.geteuid() == 0:  # where kernels can start warm, both are measured
         assert re.search(r"baseline/cold = +\d+\.\d\dx +warm start is +\d+\.\d\dx faster", out)
         assert re.search(r"kernel start \+ agent per notebook: cold +\d+\.\d\d s, warm +\d+\.\d\d s", out)

@@ -1,8 +1,8 @@
 """Warm kernel start: a process that imports torch and ipykernel once, then forks every student kernel from itself.
 
-It runs as its own program (`python -E -s -c <this source> <launcher source>`), started by the grader with a
-scrubbed environment and given nothing secret. It never runs student code: every kernel is a fresh fork of a
-process no student has touched, so nothing one student does can reach the next.
+It runs as its own program (`python -E -s -c <this source> <launcher source> <paths under /tmp, JSON>`),
+started by the grader with a scrubbed environment and given nothing secret. It never runs student code: every
+kernel is a fresh fork of a process no student has touched, so nothing one student does can reach the next.
 
 A kernel joins a sandbox that already exists: the grader starts bubblewrap with a holder process (the
 launcher's `hold` mode), and the fork enters the holder's namespaces (setns: IPC, UTS, network, cgroup, PID,
@@ -14,7 +14,8 @@ Protocol: one JSON request per line on stdin, one JSON reply per line on stdout.
   request  {"holder": pid, "uid": int|null, "gid": int|null, "limits": {...}, "env": {...}, "cwd": str,
             "argv": [kernel arguments]}
   reply    {"pid": kernel pid on the host} or {"error": "..."}
-The first line written is {"ready": [modules imported]}. Standard library only until the preload.
+The first line written is {"ready": [modules imported], "failed": {module: error}}. Standard library only
+until the preload.
 """
 
 import ctypes
@@ -33,16 +34,17 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
 
-def preload() -> list:
-    """Import what every kernel would import; a module that fails to import is simply left to the kernel."""
-    loaded = []
+def preload() -> tuple:
+    """Import what every kernel would import; a module that fails to import is left to the kernel, and named
+    with its error so that the grader can say why warm start is off."""
+    loaded, failed = [], {}
     for name in PRELOAD:
         try:
             __import__(name)
             loaded.append(name)
-        except Exception:
-            pass
-    return loaded
+        except Exception as exc:
+            failed[name] = f"{type(exc).__name__}: {exc}"[:300]
+    return loaded, failed
 
 
 def serve(launcher: dict) -> None:
@@ -55,7 +57,8 @@ def serve(launcher: dict) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing imported may write into the protocol
-    replies.write(json.dumps({"ready": preload()}) + "\n")
+    loaded, failed = preload()
+    replies.write(json.dumps({"ready": loaded, "failed": failed}) + "\n")
     for line in sys.stdin:
         try:
             reply = {"pid": spawn(libc, json.loads(line), launcher)}
@@ -151,22 +154,31 @@ def _reseed() -> None:
         torch.seed()
 
 
-def private_tmp(libc: ctypes.CDLL) -> None:
+def private_tmp(libc: ctypes.CDLL, keep: list) -> None:
     """A /tmp of this process's own, where a kernel's /tmp is: the imports cache paths under it (tempfile's
-    folder, matplotlib's), which must be right in the kernels, and must not write into the machine's /tmp."""
-    clone_newns, ms_rec, ms_private = 0x00020000, 0x4000, 1 << 18
+    folder, matplotlib's), which must be right in the kernels, and must not write into the machine's /tmp.
+    `keep`: paths under the machine's /tmp that Python needs (a virtualenv there), bound back read-only."""
+    clone_newns, ms_rec, ms_private, ms_bind, ms_remount, ms_rdonly = 0x00020000, 0x4000, 1 << 18, 4096, 32, 1
     if libc.unshare(clone_newns) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
     if libc.mount(b"none", b"/", None, ms_rec | ms_private, None) != 0:
         raise OSError(ctypes.get_errno(), "making the mounts private failed")
+    host_tmp = os.open("/tmp", os.O_PATH | os.O_DIRECTORY)  # still reaches the machine's /tmp once covered
     if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"mode=1777") != 0:
         raise OSError(ctypes.get_errno(), "mounting a private /tmp failed")
+    for path in keep:
+        source = f"/proc/self/fd/{host_tmp}/{os.path.relpath(path, '/tmp')}".encode()
+        os.makedirs(path, exist_ok=True)
+        if libc.mount(source, path.encode(), None, ms_bind | ms_rec, None) != 0 or \
+                libc.mount(None, path.encode(), None, ms_remount | ms_bind | ms_rdonly, None) != 0:
+            raise OSError(ctypes.get_errno(), f"binding {path} into the private /tmp failed")
+    os.close(host_tmp)
 
 
 def main(argv: list) -> None:
     if sys.path and sys.path[0] == "":
         del sys.path[0]  # IPython puts the kernel's working directory back, as in any kernel
-    private_tmp(ctypes.CDLL(None, use_errno=True))
+    private_tmp(ctypes.CDLL(None, use_errno=True), json.loads(argv[2]) if len(argv) > 2 else [])
     launcher: dict = {"__name__": "grader_launcher"}
     exec(argv[1], launcher)  # the launcher's functions, from trusted source text: one copy of the limits code
     serve(launcher)

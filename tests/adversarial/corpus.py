@@ -159,6 +159,16 @@ FORGERY = [
     Case("patches_json", "forgery",
          (WRONG_WEIGHTED, "import json\njson.dumps = lambda *a, **k: '{\"ok\": true}'\njson.loads = lambda *a, **k: {}"),
          zero=frozenset({"grad_tensors"})),
+    # patches_json hits the trusted side only where jupyter_client packs with json (no orjson installed);
+    # this one forces that packer, so a KeyError in the grader's message reading shows on every machine.
+    Case("patches_json_packer", "forgery",
+         (WRONG_WEIGHTED, "import json, jupyter_client.session as s\nget_ipython().kernel.session.pack = s.json_packer\n"
+          "json.dumps = lambda *a, **k: '{\"ok\": true}'\njson.loads = lambda *a, **k: {}"),
+         zero=frozenset({"grad_tensors"}), cell_note="timeout"),
+    Case("forges_a_status_without_state", "forgery",
+         (WRONG_WEIGHTED, "k = get_ipython().kernel\n"
+          "k.session.send(k.iopub_socket, 'status', {'no_state': 1}, parent=k.get_parent('shell'))\nprint('sent')"),
+         zero=frozenset({"grad_tensors"})),
     Case("patches_torch", "forgery",
          (WRONG_WEIGHTED, "import torch\ntorch.allclose = lambda *a, **k: True\n"
           "torch.Tensor.__eq__ = lambda self, other: torch.tensor(True)\n"
