@@ -11,6 +11,7 @@ at the end of every run, an interrupted one included. Where each file goes: grad
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -33,7 +34,8 @@ from .exercise import answer_templates, score_run
 from .files import write_atomic
 from .intake import is_zip_path, submissions_from_zip
 from .jobs import Instrumentation, JobExecutor, JobResult, LocalExecutor, NotebookJob, lost_job
-from .layout import OutLayout
+from .layout import OutLayout, migrate_legacy
+from .names import decode_name, escaped_name
 from .models import ExerciseRun, StudentReport
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
 from .options import GradingOptions
@@ -50,20 +52,25 @@ def match_notebooks(submission: Submission, course: Course) -> tuple[dict[str, t
     unreadable: dict[str, str] = {}
     stray: list[str] = []
     for path in submission.notebooks:
+        name = decode_name(path.name)
         try:
+            if path.is_symlink():
+                raise NotebookError(f"{escaped_name(path.name)}: a symbolic link, not a file; links are not followed")
             nb = load_notebook(path)
         except NotebookError as exc:
-            exercise = exercise_id_from_filename(path.name, known)
+            message = str(exc).replace(path.name, escaped_name(path.name))
+            exercise = exercise_id_from_filename(name, known)
             if exercise is None:
-                stray.append(str(exc))
+                stray.append(message)
             else:
-                unreadable.setdefault(exercise, str(exc))
+                unreadable.setdefault(exercise, message)
             continue
-        exercise = exercise_id_of(nb, path.name, known)
+        exercise = exercise_id_of(nb, name, known)
         if exercise is None:
-            stray.append(f"{path.name}: not one of this course's exercises (no grader metadata, unknown file name)")
+            stray.append(f"{name}: not one of this course's exercises (no grader metadata, unknown file name)")
         elif exercise in readable:
-            stray.append(f"{path.name}: a second notebook for exercise {exercise}; graded {readable[exercise][0].name}")
+            stray.append(f"{name}: a second notebook for exercise {exercise}; "
+                         f"graded {decode_name(readable[exercise][0].name)}")
         else:
             readable[exercise] = (path, nb)
     return readable, unreadable, stray
@@ -88,26 +95,33 @@ def plan_submission(submission: Submission, options: GradingOptions, cache: Resu
                     prints: dict[str, str]) -> _Plan:
     """What is already known about one student's exercises, and which notebooks must run."""
     course = options.course
+    if submission.problem:
+        plan = _Plan(submission, [submission.problem])
+        for exercise in course.rubrics:
+            plan.runs[exercise] = ExerciseRun(exercise, "not_gradable", submission.problem, None)
+        return plan
     readable, unreadable, stray = match_notebooks(submission, course)
-    plan = _Plan(submission, stray)
+    plan = _Plan(submission, [*stray, *submission.notes])
+    stray = plan.stray
     for exercise in course.rubrics:
         if exercise in readable:
             path, nb = readable[exercise]
+            name = decode_name(path.name)
             try:
                 key = job_key(student=submission.student, exercise=exercise, notebook_name=path.name,
                               notebook_bytes=path.read_bytes(), extra_files=list(submission.extra_files),
                               exercise_print=prints[exercise], options_print=prints[""])
             except OSError as exc:  # the notebook or one of the student's files vanished or is unreadable
-                plan.runs[exercise] = ExerciseRun(exercise, "not_gradable",
-                                                  f"{Path(exc.filename or path).name}: cannot be read ({exc.strerror})",
-                                                  path.name)
+                plan.runs[exercise] = ExerciseRun(
+                    exercise, "not_gradable", f"{escaped_name(Path(exc.filename or path).name)}: cannot be read "
+                    f"({exc.strerror})", name)
                 continue
             hit = cache.get(submission.student, exercise, key)
             if hit is not None:
                 plan.runs[exercise] = hit
                 plan.cached.add(exercise)
             else:
-                plan.jobs[exercise] = NotebookJob(submission.student, exercise, nb, path.name,
+                plan.jobs[exercise] = NotebookJob(submission.student, exercise, nb, name,
                                                   tuple(submission.extra_files))
                 plan.keys[exercise] = key
         elif exercise in unreadable:
@@ -133,8 +147,8 @@ def keep_outputs(layout: OutLayout, cache: ResultCache, job: NotebookJob, key: s
             write_atomic(layout.executed(job.student, job.notebook_name), result.executed)
         if key is not None and result.run.status == "graded":
             cache.put(job.student, job.exercise, key, result.run, job.notebook_name, result.executed)
-    except OSError as exc:
-        return lost_job(job, f"its executed notebook could not be written: {exc}")
+    except OSError as exc:  # the reason without the path: it names the grading machine's folders
+        return lost_job(job, f"its executed notebook could not be written ({exc.strerror or type(exc).__name__})")
     return result
 
 
@@ -193,20 +207,24 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
     raises `Interrupted`; running the batch again grades only what was not finished.
     """
     from_zip = is_zip_path(root)
-    submissions = [] if from_zip else find_submissions(root)
+    warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
+    submissions = [] if from_zip else find_submissions(root, out_dir, warn)
     course = options.course
     layout = OutLayout(out_dir)
     probe = instrumentation or Instrumentation()
     executor = executor or LocalExecutor(workers, probe)
     with _exclusive(layout):
         if from_zip:  # unpacked under the lock: one run at a time writes OUT
-            warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
-            submissions = find_submissions(submissions_from_zip(root, layout.intake_dir(), course.notebook_names(),
-                                                                warn))
+            folder, problems = submissions_from_zip(root, layout.intake_dir(), course.notebook_names(), warn)
+            submissions = [_with_notes(s, problems.get(s.student, ())) for s in find_submissions(folder, None, warn)]
         else:
             shutil.rmtree(layout.intake_dir(), ignore_errors=True)  # describes the zip last graded into OUT, if any
         for path in layout.partial_files():
             path.unlink(missing_ok=True)
+        for student in migrate_legacy(layout):
+            warn(f"student {student}: moved from the old OUT layout to "
+                 f"{layout.student_dir(student).relative_to(layout.root)}/")
+        layout.record_students([s.student for s in submissions])
         if on_start:
             on_start(len(submissions))
         cache = ResultCache(layout, enabled=use_cache)
@@ -241,6 +259,10 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                               "run the same command again to grade the rest") from None
         rebuild_gradebook(layout, list(plans), course)
     return [reports[student] for student in plans]
+
+
+def _with_notes(submission: Submission, notes: tuple[str, ...] | list[str]) -> Submission:
+    return dataclasses.replace(submission, notes=(*submission.notes, *notes)) if notes else submission
 
 
 @contextlib.contextmanager

@@ -268,5 +268,5 @@ def test_grading_a_canvas_zip_end_to_end(isolation, tmp_path):
     assert rows[1]["beta.square"] == "0"  # Jane handed in no beta: missing
     canvas = list(csv.reader((out / "gradebook_canvas.csv").open(encoding="utf-8")))
     assert [row[:4] for row in canvas[2:]] == [["12345", "12345", "", ""], ["23456", "23456", "", ""]]
-    assert (out / "12345" / "alpha.ipynb").is_file()  # the executed copy, under the student's own file name
+    assert (out / "students" / "12345" / "alpha.ipynb").is_file()  # the executed copy, under the student's own file name
     assert (out / ".instructor" / "intake" / "students.json").is_file()

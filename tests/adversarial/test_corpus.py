@@ -81,7 +81,7 @@ def batch(tmp_path_factory, project, isolation) -> Batch:
         "reference": str(project / "reference" / "01_autograd.ipynb"),
         "rubric": str(project / "rubrics" / "autograd.toml"),
         "other_student": str(subs / "clean_a" / "01_autograd.ipynb"),
-        "reports": str(out / "clean_a"),
+        "reports": str(out / "students" / "clean_a"),
         "port": listener.getsockname()[1],
     }
     cases = [c for c in CASES if isolation.level == "bwrap" or not c.bwrap_only]
@@ -154,7 +154,7 @@ def test_every_submission_gets_a_valid_report(batch):
     expected = {c.name for c in batch.cases} | set(CLEAN) | set(batch.extra)
     assert set(batch.reports) == expected
     for student in expected:
-        on_disk = json.loads((batch.out / student / "report.json").read_text(encoding="utf-8"))
+        on_disk = json.loads((batch.out / "students" / student / "report.json").read_text(encoding="utf-8"))
         jsonschema.validate(on_disk, report_schema())
         assert on_disk == batch.reports[student]
 
@@ -216,9 +216,7 @@ def test_nothing_a_student_sees_holds_hidden_material(batch, project):
     hidden_lines = {line.strip() for path in hidden_dir.glob("*.py") for line in path.read_text().splitlines()
                     if len(line.strip()) > 30 and not line.strip().startswith(("#", "from ", "import "))}
     markers = {m for c in batch.cases for m in c.secret_markers} | {SECRET.decode()}
-    for student_dir in batch.out.iterdir():
-        if student_dir.name.startswith(".") or not student_dir.is_dir():
-            continue  # .instructor/ and the gradebook are the instructor's
+    for student_dir in (batch.out / "students").iterdir():
         for path in student_dir.iterdir():
             text = _student_visible_text(path)
             leaked = [line for line in hidden_lines if line in text] + [m for m in markers if m in text]
@@ -239,7 +237,7 @@ def _student_visible_text(path: Path) -> str:
 
 def test_no_process_survives_and_reports_stay_intact(batch):
     assert set(sandbox_processes()) - batch.processes_before == set()
-    clean = json.loads((batch.out / "clean_a" / "report.json").read_text(encoding="utf-8"))
+    clean = json.loads((batch.out / "students" / "clean_a" / "report.json").read_text(encoding="utf-8"))
     assert clean == batch.reports["clean_a"] and clean["score"] == 50
     rows = (batch.out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(batch.reports)
