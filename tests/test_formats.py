@@ -115,7 +115,7 @@ def test_summary_html_links_every_students_feedback(course):
     stats = class_stats([report("ada"), report("张 伟")])
     html = render_summary_html(stats, course)
     assert 'href="students/ada/feedback.html"' in html and f'href="{feedback_href("张 伟")}"' in html
-    assert feedback_href("张 伟") == "%E5%BC%A0%20%E4%BC%9F/feedback.html"
+    assert feedback_href("张 伟") == "students/%E5%BC%A0%20%E4%BC%9F/feedback.html"
     assert "<svg" in html and "Score distribution" in html and "not gradable" in html
 
 
@@ -132,7 +132,7 @@ def test_write_exports_and_load_reports(course, tmp_path):
     write_exports(out, reports, course)
     assert not (out / "students" / "ada" / "feedback_plots" / "stale.png").exists()
     write_exports(out, [report("../elsewhere")], course)  # an id is data: it names a folder inside OUT/students
-    assert (out / "students" / "..%2Felsewhere" / "feedback.html").is_file()
+    assert (out / "students" / "%2E.%2Felsewhere" / "feedback.html").is_file()
     assert not (out.parent / "elsewhere").exists() and not (out / "elsewhere").exists()
     with pytest.raises(UsageError):
         ExportOptions("fr")
