@@ -147,8 +147,9 @@ def keep_outputs(layout: OutLayout, cache: ResultCache, job: NotebookJob, key: s
             write_atomic(layout.executed(job.student, job.notebook_name), result.executed)
         if key is not None and result.run.status == "graded":
             cache.put(job.student, job.exercise, key, result.run, job.notebook_name, result.executed)
-    except OSError as exc:  # the reason without the path: it names the grading machine's folders
-        return lost_job(job, f"its executed notebook could not be written ({exc.strerror or type(exc).__name__})")
+    except OSError as exc:  # the reason without the path: that names the grading machine's folders
+        reason = f"[Errno {exc.errno}] {exc.strerror}" if exc.errno else type(exc).__name__
+        return lost_job(job, f"its executed notebook could not be written: {reason}")
     return result
 
 

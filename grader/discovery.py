@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import UsageError
-from .names import decode_name, escaped_name
+from .names import byte_escaped, decode_name, escaped_name
 
 MAX_EXTRA_FILE_BYTES = 16 * 1024**2
 NOT_STUDENTS = frozenset({".git", ".ipynb_checkpoints", "__MACOSX", ".DS_Store", ".svn", ".hg", "__pycache__"})
@@ -52,7 +52,7 @@ def find_submissions(root: Path, exclude: Path | None = None,
     say = warn or (lambda line: None)
     skip = exclude.resolve() if exclude is not None else None
     found: dict[str, Submission] = {}
-    for entry in sorted(root.iterdir(), key=lambda p: os.fsencode(p.name)):
+    for entry in sorted(root.iterdir(), key=_utf8_first):
         shown = escaped_name(entry.name)
         if entry.name in NOT_STUDENTS:
             if entry.is_dir() and not entry.is_symlink():
@@ -77,11 +77,22 @@ def find_submissions(root: Path, exclude: Path | None = None,
                 f"graded as {student!r}")
             submission = Submission(student, submission.notebooks, submission.extra_files, submission.source,
                                     submission.problem, submission.notes)
-        if submission.problem:
-            say(f"student {student}: {submission.problem}")
+        for line in (submission.problem, *submission.notes):
+            if line:
+                say(f"student {student}: {line}")
         found[student] = submission
     _warn_about_twins(found, say)
     return [found[k] for k in sorted(found)]
+
+
+def _utf8_first(entry: Path) -> tuple[bool, bytes]:
+    """Names that are UTF-8 take their ids first: a GBK name that reads the same gets the escaped one."""
+    raw = os.fsencode(entry.name)
+    try:
+        raw.decode("utf-8")
+        return False, raw
+    except UnicodeDecodeError:
+        return True, raw
 
 
 def _submission(entry: Path, shown: str) -> Submission | None:
@@ -138,12 +149,11 @@ def _unique(student: str, raw_name: str, found: dict[str, Submission]) -> str:
     """`student`, or when another entry decoded to the same id, the escaped bytes of this one (then ~N)."""
     if student not in found:
         return student
-    candidate = escaped_name(raw_name)
-    if candidate.lower().endswith(".ipynb"):
-        candidate = candidate[:-len(".ipynb")]
-    number = 2
+    base = byte_escaped(raw_name)
+    base = base[:-len(".ipynb")] if base.lower().endswith(".ipynb") else base
+    candidate, number = base, 2
     while candidate in found or candidate == student:
-        candidate = f"{escaped_name(raw_name)}~{number}"
+        candidate = f"{base}~{number}"
         number += 1
     return candidate
 

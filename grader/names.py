@@ -43,6 +43,12 @@ def escaped_name(name: str | bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def byte_escaped(name: str | bytes) -> str:
+    """Every byte of a name outside printable ASCII (and the backslash) as `\\xNN`: reversible, unique."""
+    raw = name if isinstance(name, bytes) else os.fsencode(name)
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in raw)
+
+
 def _char_is_safe(char: str) -> bool:
     return char.isprintable() and char not in _ESCAPED and not 0xD800 <= ord(char) <= 0xDFFF
 
