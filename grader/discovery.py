@@ -54,7 +54,7 @@ def find_submissions(root: Path, exclude: Path | None = None,
     found: dict[str, Submission] = {}
     for entry in sorted(root.iterdir(), key=_utf8_first):
         shown = escaped_name(entry.name)
-        if entry.name in NOT_STUDENTS:
+        if entry.name in NOT_STUDENTS or entry.name.startswith("._"):  # ._x: macOS metadata beside x
             if entry.is_dir() and not entry.is_symlink():
                 say(f"{shown}/ in the submissions folder is not a student; skipped")
             continue
@@ -98,10 +98,10 @@ def _utf8_first(entry: Path) -> tuple[bool, bytes]:
 def _submission(entry: Path, shown: str) -> Submission | None:
     """The submission `entry` stands for (a folder, a notebook file or a link to either), or None."""
     name = decode_name(entry.name)
-    is_notebook = name.lower().endswith(".ipynb")
+    is_notebook = name.lower().endswith(".ipynb") and not entry.is_dir()
     student = name[:-len(".ipynb")] if is_notebook else name
     if not student:
-        return None
+        student = name  # a notebook named just ".ipynb" (hidden: a problem below)
     if entry.is_symlink():
         if not (is_notebook or entry.is_dir()):
             return None
