@@ -96,6 +96,7 @@ def batch(tmp_path_factory, project, isolation) -> Batch:
         (subs / name).mkdir()
         nbformat.write(reference_nb(project), subs / name / "01_autograd.ipynb")
     extra = _extra_file_cases(project, subs)
+    extra.update(_name_cases(project, subs, root))
     processes_before = set(sandbox_processes())  # another grader on this machine is not ours to judge
     folders_before = set(Path("/tmp").glob("grd-*"))
     memory_before = psutil.virtual_memory().available
@@ -138,6 +139,43 @@ def _extra_file_cases(project: Path, subs: Path) -> dict[str, str]:
     (subs / "single_file_student.ipynb").write_text(nbformat.writes(ref))
     return {"nbformat_3": "graded", "source_as_lists": "graded", "magics_and_foreign_kernel": "graded",
             "hundreds_of_mb": "not_gradable", "no_notebook": "missing", "single_file_student": "graded"}
+
+
+GBK_ID = "作业"
+LONG_ID = "l" * 240
+NAME_CASES = {"gradebook.csv": "graded", "summary.html": "graded", "students": "graded", ".instructor": "not_gradable",
+              LONG_ID: "graded", "long_notebook_name": "graded", GBK_ID: "graded", "folder_and_file": "not_gradable",
+              "linked_folder": "not_gradable", "linked_notebook": "not_gradable", "\u00e9mile": "graded",
+              "e\u0301mile": "graded"}
+
+
+def _name_cases(project: Path, subs: Path, root: Path) -> dict[str, str]:
+    """Issue 14: names that collide with the grader's files, long, not UTF-8, one student's problems."""
+    text = nbformat.writes(reference_nb(project))
+    plain = ["gradebook.csv", "summary.html", "students", ".instructor", LONG_ID, "folder_and_file", "\u00e9mile",
+             "e\u0301mile"]
+    for name in plain:
+        (subs / name).mkdir()
+        (subs / name / "01_autograd.ipynb").write_text(text, encoding="utf-8")
+    (subs / "folder_and_file.ipynb").write_text(text, encoding="utf-8")
+    (subs / "long_notebook_name").mkdir()
+    (subs / "long_notebook_name" / ("n" * 239 + ".ipynb")).write_text(text, encoding="utf-8")
+    gbk = Path(os.fsdecode(os.fsencode(subs) + b"/" + GBK_ID.encode("gbk")))
+    gbk.mkdir()
+    (gbk / os.fsdecode("作业1.ipynb".encode("gbk"))).write_text(text, encoding="utf-8")
+    (gbk / os.fsdecode("数据.csv".encode("gbk"))).write_bytes(b"1,2\n")
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "01_autograd.ipynb").write_text(text, encoding="utf-8")
+    (subs / "linked_folder").symlink_to(elsewhere)
+    (subs / "linked_notebook").mkdir()
+    (subs / "linked_notebook" / "01_autograd.ipynb").symlink_to(elsewhere / "01_autograd.ipynb")
+    for not_a_student in (".git", "__MACOSX", ".ipynb_checkpoints"):
+        (subs / not_a_student).mkdir()
+        (subs / not_a_student / "01_autograd.ipynb").write_text(text, encoding="utf-8")
+    (subs / "old_graded" / ".instructor").mkdir(parents=True)  # an OUT folder inside SUBMISSIONS
+    (subs / "old_graded" / "gradebook.csv").write_text("student,score\n")
+    return dict(NAME_CASES)
 
 
 def autograd(report: dict) -> dict:
@@ -193,6 +231,21 @@ def test_file_cases(batch, student):
         assert exercise["score"] == exercise["max_score"] == 50, exercise
     elif student == "hundreds_of_mb":
         assert "300 MiB" in exercise["message"]
+
+
+@pytest.mark.parametrize("student", list(NAME_CASES), ids=lambda s: s[:20].encode("unicode_escape").decode())
+def test_name_cases(batch, student):
+    exercise = autograd(batch.reports[student])
+    assert exercise["status"] == NAME_CASES[student], exercise["message"]
+    if exercise["status"] == "graded":
+        assert exercise["score"] == exercise["max_score"] == 50, exercise
+    elif student in ("linked_folder", "linked_notebook"):
+        assert "links are not followed" in exercise["message"]
+    elif student == "folder_and_file":
+        assert "both a folder" in exercise["message"]
+    if student == "long_notebook_name":
+        assert exercise["notebook"] == "n" * 239 + ".ipynb"
+    assert str(batch.out) not in json.dumps(batch.reports[student], ensure_ascii=False)
 
 
 def test_clean_students_are_graded_exactly_as_if_alone(batch, tmp_path):
