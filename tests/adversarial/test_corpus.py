@@ -18,6 +18,7 @@ import pytest
 from grader.options import GradingOptions
 from grader.batch import grade_batch
 from grader.course import load_course
+from grader.layout import OutLayout
 from grader.reporters.json_report import report_schema
 from grader.sandbox import FIRST_SANDBOX_UID, SANDBOX_MARKER, SANDBOX_UIDS, Limits
 
@@ -192,7 +193,7 @@ def test_every_submission_gets_a_valid_report(batch):
     expected = {c.name for c in batch.cases} | set(CLEAN) | set(batch.extra)
     assert set(batch.reports) == expected
     for student in expected:
-        on_disk = json.loads((batch.out / "students" / student / "report.json").read_text(encoding="utf-8"))
+        on_disk = json.loads(OutLayout(batch.out).report(student).read_text(encoding="utf-8"))
         jsonschema.validate(on_disk, report_schema())
         assert on_disk == batch.reports[student]
 
