@@ -35,8 +35,9 @@ from .exercise import answer_templates, score_run
 from .files import check_writable, write_atomic
 from .intake import is_zip_path, submissions_from_zip
 from .jobs import Instrumentation, JobExecutor, JobResult, LocalExecutor, NotebookJob, lost_job
-from .layout import OutLayout
+from .layout import OutLayout, migrate_legacy
 from .messages import joined, msg, verbatim
+from .names import decode_name, escaped_name
 from .models import ExerciseRun, StudentReport
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
 from .options import GradingOptions
@@ -53,21 +54,25 @@ def match_notebooks(submission: Submission, course: Course) -> tuple[dict[str, t
     unreadable: dict[str, str] = {}
     stray: list[str] = []
     for path in submission.notebooks:
+        name = decode_name(path.name)
         try:
+            if path.is_symlink():
+                raise NotebookError(f"{escaped_name(path.name)}: a symbolic link, not a file; links are not followed")
             nb = load_notebook(path)
         except NotebookError as exc:
-            exercise = exercise_id_from_filename(path.name, known)
+            message = str(exc).replace(path.name, escaped_name(path.name))
+            exercise = exercise_id_from_filename(name, known)
             if exercise is None:
-                stray.append(verbatim(str(exc)))
+                stray.append(verbatim(message))
             else:
-                unreadable.setdefault(exercise, str(exc))
+                unreadable.setdefault(exercise, message)
             continue
-        exercise = exercise_id_of(nb, path.name, known)
+        exercise = exercise_id_of(nb, name, known)
         if exercise is None:
-            stray.append(msg("exercise.stray_unknown", name=path.name))
+            stray.append(msg("exercise.stray_unknown", name=name))
         elif exercise in readable:
-            stray.append(msg("exercise.stray_second", name=path.name, exercise=exercise,
-                             graded=readable[exercise][0].name))
+            stray.append(msg("exercise.stray_second", name=name, exercise=exercise,
+                             graded=decode_name(readable[exercise][0].name)))
         else:
             readable[exercise] = (path, nb)
     return readable, unreadable, stray
@@ -92,27 +97,33 @@ def plan_submission(submission: Submission, options: GradingOptions, cache: Resu
                     prints: dict[str, str]) -> _Plan:
     """What is already known about one student's exercises, and which notebooks must run."""
     course = options.course
+    if submission.problem:
+        plan = _Plan(submission, [submission.problem])
+        for exercise in course.rubrics:
+            plan.runs[exercise] = ExerciseRun(exercise, "not_gradable", submission.problem, None)
+        return plan
     readable, unreadable, stray = match_notebooks(submission, course)
-    plan = _Plan(submission, stray)
+    plan = _Plan(submission, [*stray, *submission.notes])
+    stray = plan.stray
     for exercise in course.rubrics:
         if exercise in readable:
             path, nb = readable[exercise]
+            name = decode_name(path.name)
             try:
                 key = job_key(student=submission.student, exercise=exercise, notebook_name=path.name,
                               notebook_bytes=path.read_bytes(), extra_files=list(submission.extra_files),
                               exercise_print=prints[exercise], options_print=prints[""])
             except OSError as exc:  # the notebook or one of the student's files vanished or is unreadable
-                plan.runs[exercise] = ExerciseRun(exercise, "not_gradable",
-                                                  msg("exercise.unreadable_file", name=Path(exc.filename or path).name,
-                                                      reason=str(exc.strerror)),
-                                                  path.name)
+                plan.runs[exercise] = ExerciseRun(
+                    exercise, "not_gradable", msg("exercise.unreadable_file", name=escaped_name(Path(exc.filename or path).name),
+                                                  reason=str(exc.strerror)), name)
                 continue
             hit = cache.get(submission.student, exercise, key)
             if hit is not None:
                 plan.runs[exercise] = hit
                 plan.cached.add(exercise)
             else:
-                plan.jobs[exercise] = NotebookJob(submission.student, exercise, nb, path.name,
+                plan.jobs[exercise] = NotebookJob(submission.student, exercise, nb, name,
                                                   tuple(submission.extra_files))
                 plan.keys[exercise] = key
         elif exercise in unreadable:
@@ -200,20 +211,24 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
     raises `Interrupted`; running the batch again grades only what was not finished.
     """
     from_zip = is_zip_path(root)
-    submissions = [] if from_zip else find_submissions(root)
+    warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
+    submissions = [] if from_zip else find_submissions(root, out_dir, warn)
     course = options.course
     layout = OutLayout(out_dir)
     probe = instrumentation or Instrumentation()
     executor = executor or LocalExecutor(workers, probe)
     with _exclusive(layout):
         if from_zip:  # unpacked under the lock: one run at a time writes OUT
-            warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
-            submissions = find_submissions(submissions_from_zip(root, layout.intake_dir(), course.notebook_names(),
-                                                                warn))
+            folder, problems = submissions_from_zip(root, layout.intake_dir(), course.notebook_names(), warn)
+            submissions = [_with_notes(s, problems.get(s.student, ())) for s in find_submissions(folder, None, warn)]
         else:
             shutil.rmtree(layout.intake_dir(), ignore_errors=True)  # describes the zip last graded into OUT, if any
         for path in layout.partial_files():
             path.unlink(missing_ok=True)
+        for student in migrate_legacy(layout):
+            warn(f"student {student}: moved from the old OUT layout to "
+                 f"{layout.student_dir(student).relative_to(layout.root)}/")
+        layout.record_students([s.student for s in submissions])
         if on_start:
             on_start(len(submissions))
         cache = ResultCache(layout, enabled=use_cache)
@@ -252,6 +267,10 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
             raise DiskFull(f"{exc} ({len(reports)} of {len(plans)} submission(s) graded and kept)") from exc
         rebuild_gradebook(layout, list(plans), course)
     return [reports[student] for student in plans]
+
+
+def _with_notes(submission: Submission, notes: tuple[str, ...] | list[str]) -> Submission:
+    return dataclasses.replace(submission, notes=(*submission.notes, *notes)) if notes else submission
 
 
 @contextlib.contextmanager

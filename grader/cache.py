@@ -8,7 +8,7 @@ written answers are not in it: they are applied when the report is assembled, so
 re-runs a kernel. A second run over an unchanged batch does no kernel work; changing one rubric file
 regrades only the notebooks of that exercise.
 
-Entries live in the OUT folder's cache folder (grader/layout.py), one `<student>/<exercise>.json` each
+Entries live in the OUT folder's cache folder (grader/layout.py), one `<id>/<exercise>.json` each
 (instructor only: check details), written atomically after the executed notebook they name, so a run killed at any point leaves either a complete
 entry or none. Only notebooks that were actually graded are stored; a kernel that could not start is tried
 again next time.
@@ -93,7 +93,7 @@ def job_key(*, student: str, exercise: str, notebook_name: str, notebook_bytes: 
     parts = [f"format={CACHE_FORMAT}", f"grader={grader_fingerprint()}", f"exercise={exercise}:{exercise_print}",
              f"options={options_print}", f"student={student}", f"notebook={notebook_name}:{sha256(notebook_bytes)}"]
     parts += [f"file={p.name}:{sha256(p.read_bytes())}" for p in sorted(extra_files, key=lambda p: p.name)]
-    return sha256("\0".join(parts).encode())
+    return sha256("\0".join(parts).encode("utf-8", "surrogateescape"))  # file names keep their bytes
 
 
 class ResultCache:
@@ -105,7 +105,7 @@ class ResultCache:
         self.enabled = enabled
 
     def path(self, student: str, exercise: str) -> Path:
-        return self.root / student / f"{exercise}.json"
+        return self.layout.cache_entry(student, exercise)
 
     def get(self, student: str, exercise: str, key: str) -> ExerciseRun | None:
         """The stored run when its key matches and the executed notebook it names is still in OUT unchanged."""

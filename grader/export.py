@@ -16,7 +16,7 @@ from . import i18n
 from .errors import GraderError, UsageError
 from .files import write_atomic
 from .intake import intake_students
-from .layout import FEEDBACK_HTML, FEEDBACK_MD, OutLayout
+from .layout import FEEDBACK_HTML, FEEDBACK_MD, OutLayout, migrate_legacy
 from .reporters.canvas import write_canvas
 from .reporters.feedback_html import render_feedback_html
 from .reporters.feedback_md import PLOT_DIR, render_feedback_md
@@ -46,11 +46,21 @@ class ExportOptions:
 
 
 def load_reports(out_dir: Path) -> list[dict[str, Any]]:
-    """Every student's report.json in OUT, validated against the report schema, sorted by student."""
+    """Every student's report.json in OUT, validated against the report schema, sorted by student.
+
+    An OUT of the old layout (OUT/<student>/report.json) is moved into the current one first
+    (grader/layout.py `migrate_legacy`), so its feedback is written beside its reports and notebooks.
+    """
     if not out_dir.is_dir():
         raise UsageError(f"reports folder not found: {out_dir}")
+    layout = OutLayout(out_dir)
+    try:
+        migrate_legacy(layout)
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: an OUT of the old layout could not be moved to the new one "
+                         f"({exc.strerror or exc})") from None
     reports = []
-    for path in OutLayout(out_dir).reports():
+    for path in layout.reports():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -8,6 +8,7 @@ and the file that was there before is untouched.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -24,7 +25,7 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{temp_stem(path.name)}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
@@ -65,3 +66,12 @@ def disk_error(exc: BaseException, path: Path) -> GraderError | None:
         return ReadOnlyOut(f"{path.parent} cannot be written ({os.strerror(exc.errno)}): choose a writable "
                            "folder (--out) or make this one writable")
     return None
+
+
+def temp_stem(name: str) -> str:
+    """`name` as the stem of a temporary name: kept when short, else cut and ended with a hash of it."""
+    raw = os.fsencode(name)
+    if len(raw) <= 64:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    return raw[:40].decode("utf-8", "ignore") + "~" + digest

@@ -36,7 +36,9 @@ dropped ones. "Latest" is, for Canvas, the larger attachment id (Canvas stamps e
 time the zip was built, so entry times say nothing about uploads), then the larger `-N`; for Moodle,
 the zip entry's modification time (Moodle writes the file's own time), then the larger ` (N)`.
 
-Unpacking is defensive: absolute names, `..`, symlinks and encrypted entries refuse the whole zip;
+Unpacking is defensive: an entry with an absolute name, `..`, a symbolic link or encryption is not unpacked;
+when its name tells whose it is, it is that student's problem (`IntakeResult.problems`, shown in their
+report), else it is ignored with a warning;
 the number of files and the total unpacked size are capped (counted while decompressing, so a lying
 header does not help); only files whose names follow one of the two conventions are unpacked.
 """
@@ -98,6 +100,7 @@ class IntakeResult:
     students: dict[str, list[LmsFile]] = field(default_factory=dict)  # kept files
     dropped: dict[str, list[tuple[LmsFile, LmsFile]]] = field(default_factory=dict)  # (dropped, kept instead)
     warnings: list[str] = field(default_factory=list)
+    problems: dict[str, list[str]] = field(default_factory=dict)  # by student: entries that were not unpacked
 
 
 def is_zip_path(path: Path) -> bool:
@@ -180,16 +183,27 @@ def _unpack(archive: zipfile.ZipFile, zip_path: Path, dest: Path, known: dict[st
     infos = [info for info in archive.infolist() if not info.is_dir()]
     files: list[tuple[zipfile.ZipInfo, LmsFile]] = []
     ignored: list[str] = []
+    problems: dict[str, list[str]] = {}
+    problem_lms: set[str] = set()
     for info in infos:
         name = _entry_name(info)
-        _refuse_unsafe(zip_path, info, name)
         parsed = parse_entry(name)
+        unsafe = _unsafe(info, name)
+        if unsafe is not None:
+            if parsed is None:
+                ignored.append(name)
+            else:
+                problem_lms.add(parsed.lms)
+                problems.setdefault(parsed.student, []).append(
+                    f"{_safe_name(parsed.name)}: not unpacked from the submissions zip ({unsafe})")
+            continue
         if parsed is None:
             ignored.append(name)
         else:
             files.append((info, parsed))
     lms_seen = {f.lms for _, f in files}
-    if not files:
+    lms_seen = lms_seen or problem_lms
+    if not lms_seen:
         raise UsageError(f"{zip_path}: no Canvas or Moodle submission files in it (Canvas names them "
                          "<name>_<userid>_<fileid>_<file>, Moodle <Full Name>_<id>_assignsubmission_file_...)")
     if len(lms_seen) > 1:
@@ -216,8 +230,12 @@ def _unpack(archive: zipfile.ZipFile, zip_path: Path, dest: Path, known: dict[st
             mtime = time.mktime((*info.date_time, 0, 0, -1))
             os.utime(path, (mtime, mtime))
             staged.append((path, _with_mtime(parsed, mtime)))
-        result = IntakeResult(next(iter(lms_seen)), folder)
+        result = IntakeResult(next(iter(lms_seen)), folder, problems=problems)
         _place(staged, folder, known, result)
+        for student, lines in sorted(problems.items()):
+            (folder / student).mkdir(parents=True, exist_ok=True)
+            result.students.setdefault(student, [])
+            result.warnings.extend(f"student {student}: {line}" for line in lines)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if ignored:
@@ -239,14 +257,16 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
     return name
 
 
-def _refuse_unsafe(zip_path: Path, info: zipfile.ZipInfo, name: str) -> None:
+def _unsafe(info: zipfile.ZipInfo, name: str) -> str | None:
+    """Why an entry must not be unpacked, or None when it may."""
     parts = name.replace("\\", "/").split("/")
     if (name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts or "\0" in name):
-        raise UsageError(f"{zip_path}: unsafe entry {name!r} (absolute path or '..'); refusing to unpack this zip")
+        return "an absolute path or '..' in its name"
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise UsageError(f"{zip_path}: entry {name!r} is a symbolic link; refusing to unpack this zip")
+        return "a symbolic link; links are not followed"
     if info.flag_bits & 0x1:
-        raise UsageError(f"{zip_path}: entry {name!r} is encrypted; download the submissions again without a password")
+        return "encrypted; hand it in without a password"
+    return None
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: list[int], zip_path: Path,
@@ -322,7 +342,8 @@ def _renamed(f: LmsFile, name: str) -> LmsFile:
 
 def _manifest(zip_path: Path, result: IntakeResult) -> dict[str, Any]:
     return {"source": str(zip_path), "lms": result.lms, "students": {
-        student: {"name": files[0].display, "late": any(f.late for f in files),
+        student: {"name": files[0].display if files else "", "late": any(f.late for f in files),
+                  "problems": result.problems.get(student, []),
                   "files": [{"file": f.name, "entry": f.entry} for f in files],
                   "dropped": [{"entry": d.entry, "kept_instead": k.entry} for d, k in result.dropped.get(student, [])]}
         for student, files in sorted(result.students.items())}}
@@ -340,9 +361,10 @@ def intake_students(intake_dir: Path, lms: str) -> set[str]:
 
 
 def submissions_from_zip(zip_path: Path, intake_dir: Path, known: dict[str, str],
-                         warn: Callable[[str], None]) -> Path:
-    """Unpack `zip_path` under `intake_dir`, pass every warning to `warn`, return the submissions folder."""
+                         warn: Callable[[str], None]) -> tuple[Path, dict[str, list[str]]]:
+    """Unpack `zip_path` under `intake_dir`, pass every warning to `warn`; returns the submissions folder and
+    the problems by student (entries that were not unpacked)."""
     result = unpack_lms_zip(zip_path, intake_dir, known)
     for line in result.warnings:
         warn(line)
-    return result.folder
+    return result.folder, result.problems

@@ -112,8 +112,11 @@ def graded_folder(root: Path, students: dict[str, dict]) -> Path:
     """OUT/ as `grade run` leaves it: report.json and the executed notebook per student."""
     import json
 
+    from grader.layout import OutLayout
+
+    layout = OutLayout(root)
     for name, data in students.items():
-        (root / name).mkdir(parents=True, exist_ok=True)
-        (root / name / "report.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        executed_notebook(root / name / "01_autograd.ipynb")
+        layout.student_dir(name).mkdir(parents=True, exist_ok=True)
+        layout.report(name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        executed_notebook(layout.executed(name, "01_autograd.ipynb"))
     return root

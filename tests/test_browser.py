@@ -71,7 +71,7 @@ def graded(course, tmp_path_factory):
 
 
 def test_feedback_renders_with_its_plots_and_fetches_nothing(graded, tmp_path):
-    page = graded / "ada" / "feedback.html"
+    page = graded / "students" / "ada" / "feedback.html"
     images = static_checks(page.read_text(encoding="utf-8"))
     found = load(page, tmp_path)
     assert (found["images"], found["images-loaded"], found["fetched"]) == (str(images), str(images), "0")
@@ -85,7 +85,7 @@ def test_feedback_renders_with_its_plots_and_fetches_nothing(graded, tmp_path):
 def test_chinese_feedback_renders(course, graded, tmp_path):
     out = shutil.copytree(graded, tmp_path / "zh")
     write_exports(out, load_reports(out), course, ExportOptions("zh"))
-    page = out / "张伟" / "feedback.html"
+    page = out / "students" / "张伟" / "feedback.html"
     static_checks(page.read_text(encoding="utf-8"))
     found = load(page, tmp_path)
     assert "张伟 的作业反馈" in found["text"] and "总分: 16/24" in found["text"]

@@ -321,7 +321,7 @@ def test_run_autograder_scores_as_grade_run_and_hides_hidden_values(project, iso
     graded = invoke("run", str(tmp_path / "batch"), "--out", str(tmp_path / "graded"), "--course", str(project),
                     "--secret-file", str(tmp_path / "secret.txt"), "--isolation", "auto", "--workers", "1")
     assert graded.exit_code == 0, graded.output
-    report = json.loads((tmp_path / "graded" / STUDENT / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "graded" / "students" / STUDENT / "report.json").read_text(encoding="utf-8"))
     assert 0 < results["score"] == report["score"] < report["max_score"]
     assert sum(t["score"] for t in results["tests"]) == pytest.approx(report["score"])
     assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(report["max_score"])
@@ -333,7 +333,7 @@ def test_run_autograder_scores_as_grade_run_and_hides_hidden_values(project, iso
     for test in failed_hidden:
         check = hidden[test["name"].split(" · ")[0]]
         assert test["output"] == f"failed\nHint: {check['hint']}"
-    details = json.loads((tmp_path / "graded" / ".instructor" / f"{STUDENT}.json").read_text(encoding="utf-8"))
+    details = json.loads((tmp_path / "graded" / ".instructor" / "students" / f"{STUDENT}.json").read_text(encoding="utf-8"))
     text = json.dumps(results, ensure_ascii=False)
     hidden_details = [d["detail"].strip().splitlines()[-1] for check_id, d in details["autograd"]["checks"].items()
                       if check_id in hidden and d.get("detail")]

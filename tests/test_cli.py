@@ -38,7 +38,7 @@ def test_grading_the_bundled_examples(project, isolation, tmp_path):
     students = ["alice", "bob", "dana", "张伟"]
     reports = {}
     for student in students:
-        data = json.loads((out / student / "report.json").read_text(encoding="utf-8"))
+        data = json.loads((out / "students" / student / "report.json").read_text(encoding="utf-8"))
         jsonschema.validate(data, report_schema())
         reports[student] = {e["id"]: e for e in data["exercises"]}
         assert data["isolation"]["level"] == isolation.level
@@ -53,7 +53,7 @@ def test_grading_the_bundled_examples(project, isolation, tmp_path):
     assert "not valid JSON" in reports["dana"]["autograd"]["message"]
     assert reports["dana"]["logistic_regression"]["score"] == 0
     assert reports["张伟"]["logistic_regression"]["status"] == "missing"
-    assert (out / "alice" / "02_logistic_regression.ipynb").is_file()  # executed copy
+    assert (out / "students" / "alice" / "02_logistic_regression.ipynb").is_file()  # executed copy
     rows = list(csv.DictReader((out / "gradebook.csv").open(encoding="utf-8")))
     assert [r["student"] for r in rows] == students
     assert rows[0]["autograd.grad_tensors"] == "8" and rows[1]["autograd.grad_tensors"] == "0"
@@ -96,7 +96,7 @@ def test_auto_without_bubblewrap_says_what_is_missing(project, tmp_path, monkeyp
     result = invoke(str(tmp_path / "subs"), "--course", str(project), "--out", str(tmp_path / "o"))
     assert result.exit_code == 0, result.output
     assert "weaker isolation: bubblewrap (bwrap) is not installed" in result.output
-    report = json.loads((tmp_path / "o" / "empty_student" / "report.json").read_text())
+    report = json.loads((tmp_path / "o" / "students" / "empty_student" / "report.json").read_text())
     assert report["isolation"]["level"] == "none"
     assert report["isolation"]["protections"]["no_network"] is False
     assert {e["status"] for e in report["exercises"]} == {"missing"}
@@ -112,7 +112,7 @@ def test_a_grader_failure_exits_3_with_one_line(project, tmp_path, monkeypatch):
     result = invoke(str(tmp_path / "subs"), "--course", str(project), "--out", str(tmp_path / "o"))
     assert result.exit_code == EXIT_INTERNAL
     assert "does not match its schema" in one_line_error(result)
-    assert not (tmp_path / "o" / "someone" / "report.json").exists()
+    assert not (tmp_path / "o" / "students" / "someone" / "report.json").exists()
 
 
 def test_help_documents_the_default_output_folder():

@@ -108,8 +108,8 @@ def test_class_stats_rank_checks_and_list_problems():
 def test_summary_html_links_every_students_feedback(course):
     stats = class_stats([report("ada"), report("张 伟")])
     html = render_summary_html(stats, course)
-    assert 'href="ada/feedback.html"' in html and f'href="{feedback_href("张 伟")}"' in html
-    assert feedback_href("张 伟") == "%E5%BC%A0%20%E4%BC%9F/feedback.html"
+    assert 'href="students/ada/feedback.html"' in html and f'href="{feedback_href("张 伟")}"' in html
+    assert feedback_href("张 伟") == "students/%E5%BC%A0%20%E4%BC%9F/feedback.html"
     assert "<svg" in html and "Score distribution" in html and "not gradable" in html
 
 
@@ -121,12 +121,13 @@ def test_write_exports_and_load_reports(course, tmp_path):
     assert [p.name for p in written] == ["summary.html", "junit.xml", "gradebook_canvas.csv"]
     for student in ("ada", "bob"):
         for name in ("feedback.html", "feedback.md", "results.json", "feedback_plots/autograd_1.png"):
-            assert (out / student / name).is_file(), (student, name)
-    (out / "ada" / "feedback_plots" / "stale.png").write_bytes(b"old")
+            assert (out / "students" / student / name).is_file(), (student, name)
+    (out / "students" / "ada" / "feedback_plots" / "stale.png").write_bytes(b"old")
     write_exports(out, reports, course)
-    assert not (out / "ada" / "feedback_plots" / "stale.png").exists()
-    with pytest.raises(GraderError, match="not a usable student id"):
-        write_exports(out, [report("../elsewhere")], course)
+    assert not (out / "students" / "ada" / "feedback_plots" / "stale.png").exists()
+    write_exports(out, [report("../elsewhere")], course)  # an id is data: it names a folder inside OUT/students
+    assert (out / "students" / "%2E.%2Felsewhere" / "feedback.html").is_file()
+    assert not (out.parent / "elsewhere").exists() and not (out / "elsewhere").exists()
     with pytest.raises(UsageError):
         ExportOptions("fr")
     with pytest.raises(UsageError):
@@ -137,12 +138,12 @@ def test_grade_export_rewrites_feedback_in_chinese_after_the_due_date(project, t
     out = graded_folder(tmp_path / "graded", {"ada": report("ada", after_due=True)})
     result = invoke("export", str(out), "--course", str(project))
     assert result.exit_code == 0, result.output
-    before = (out / "ada" / "feedback.md").read_text(encoding="utf-8")
+    before = (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
     assert "random\\_inputs" not in before and "1 check(s) worth 5 point(s) are shown after the due date" in before
     result = invoke("export", str(out), "--course", str(project), "--lang", "zh", "--due", "2000-01-01",
                     "--format", "junit")
     assert result.exit_code == 0, result.output
-    text = (out / "ada" / "feedback.md").read_text(encoding="utf-8")
+    text = (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
     assert "ada 的作业反馈" in text and "random\\_inputs (截止日期后公布)" in text
     assert (out / "junit.xml").is_file() and "junit.xml" in result.output
     assert invoke("export", str(out), "--course", str(project), "--due", "soon").exit_code == EXIT_USAGE
@@ -172,11 +173,11 @@ def test_grade_run_writes_feedback_with_the_students_plots_and_every_format(proj
                     isolation.requested, "--lang", "zh", "--format", "gradescope", "--format", "junit", "--format",
                     "canvas")
     assert result.exit_code == 0, result.output
-    html = (out / "alice" / "feedback.html").read_text(encoding="utf-8")
+    html = (out / "students" / "alice" / "feedback.html").read_text(encoding="utf-8")
     assert html.count('<img src="data:image/png;base64,') == 5  # the five decision boundaries
     assert "五种配置的决策边界图" in html and "逻辑回归 — logistic regression" in html
-    assert len(list((out / "alice" / "feedback_plots").glob("*.png"))) == 5
-    assert json.loads((out / "alice" / "results.json").read_text(encoding="utf-8"))["score"] == 40
+    assert len(list((out / "students" / "alice" / "feedback_plots").glob("*.png"))) == 5
+    assert json.loads((out / "students" / "alice" / "results.json").read_text(encoding="utf-8"))["score"] == 40
     assert ET.parse(out / "junit.xml").getroot().get("tests") == "26"  # 12 autograd (missing) + 14
     assert list(csv.reader((out / "gradebook_canvas.csv").open(encoding="utf-8")))[2][5:] == ["0", "40"]
     assert "全班概览" in (out / "summary.html").read_text(encoding="utf-8")

@@ -174,22 +174,39 @@ def test_unpacking_again_replaces_the_previous_folder(tmp_path):
 @pytest.mark.parametrize("name", ["../smithjohn_12345_67890_evil.ipynb", "/tmp/smithjohn_12345_67890_evil.ipynb",
                                   "a/../../smithjohn_12345_67890_evil.ipynb", "..\\smithjohn_12345_67890_evil.ipynb",
                                   "C:/smithjohn_12345_67890_evil.ipynb"])
-def test_path_traversal_refuses_the_whole_zip(tmp_path, name):
+def test_path_traversal_is_that_students_problem_only(tmp_path, name):
     zip_path = make_zip(tmp_path / "s.zip", [("doejane_23456_70001_01_autograd.ipynb", b"{}"), (name, b"{}")])
-    with pytest.raises(UsageError, match=r"unsafe entry .*refusing to unpack"):
-        unpack_lms_zip(zip_path, tmp_path / "out" / "intake", KNOWN)
-    assert not (tmp_path / "out" / "intake" / "submissions").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zip"]
+    result = unpack_lms_zip(zip_path, tmp_path / "out" / "intake", KNOWN)
+    folder = tmp_path / "out" / "intake" / "submissions"
+    assert sorted(p.name for p in folder.iterdir()) == ["12345", "23456"]
+    assert list((folder / "12345").iterdir()) == []  # nothing of the unsafe entry was written anywhere
+    assert (folder / "23456" / "01_autograd.ipynb").read_bytes() == b"{}"
+    assert result.problems == {"12345": ["evil.ipynb: not unpacked from the submissions zip (an absolute path or "
+                                         "'..' in its name)"]}
+    assert any(line.startswith("student 12345: evil.ipynb: not unpacked") for line in result.warnings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.zip"]
+    assert not Path("/tmp/smithjohn_12345_67890_evil.ipynb").exists()
 
 
-def test_symlink_entries_refuse_the_zip(tmp_path):
+def test_an_unsafe_entry_of_no_one_is_ignored_with_a_warning(tmp_path):
+    zip_path = make_zip(tmp_path / "s.zip", [("doejane_23456_70001_01_autograd.ipynb", b"{}"), ("../evil.ipynb", b"{}")])
+    result = unpack_lms_zip(zip_path, tmp_path / "intake", KNOWN)
+    assert set(result.students) == {"23456"} and result.problems == {}
+    assert "'../evil.ipynb'" in result.warnings[0]
+
+
+def test_symlink_entries_are_that_students_problem(tmp_path):
     with zipfile.ZipFile(tmp_path / "s.zip", "w") as archive:
         info = zipfile.ZipInfo("smithjohn_12345_67890_link.ipynb", EARLY)
         info.create_system = 3
         info.external_attr = (stat.S_IFLNK | 0o777) << 16
         archive.writestr(info, "/etc/passwd")
-    with pytest.raises(UsageError, match="symbolic link"):
-        unpack_lms_zip(tmp_path / "s.zip", tmp_path / "intake", KNOWN)
+        archive.writestr(zipfile.ZipInfo("doejane_23456_70001_01_autograd.ipynb", EARLY), b"{}")
+    result = unpack_lms_zip(tmp_path / "s.zip", tmp_path / "intake", KNOWN)
+    assert result.problems == {"12345": ["link.ipynb: not unpacked from the submissions zip (a symbolic link; "
+                                         "links are not followed)"]}
+    folder = tmp_path / "intake" / "submissions"
+    assert list((folder / "12345").iterdir()) == [] and (folder / "23456" / "01_autograd.ipynb").is_file()
 
 
 def test_too_many_files_or_bytes_refuse_the_zip(tmp_path):
@@ -265,5 +282,5 @@ def test_grading_a_canvas_zip_end_to_end(mini_course, isolation, tmp_path):
     assert rows[1]["beta.square"] == "0"  # Jane handed in no beta: missing
     canvas = list(csv.reader((out / "gradebook_canvas.csv").open(encoding="utf-8")))
     assert [row[:4] for row in canvas[2:]] == [["12345", "12345", "", ""], ["23456", "23456", "", ""]]
-    assert (out / "12345" / "alpha.ipynb").is_file()  # the executed copy, under the student's own file name
+    assert (out / "students" / "12345" / "alpha.ipynb").is_file()  # the executed copy, under the student's own file name
     assert (out / ".instructor" / "intake" / "students.json").is_file()

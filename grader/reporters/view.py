@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import i18n
 from ..messages import in_report, render
+from ..layout import executed_in
 from .plots import Plot, notebook_plots
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def _exercise_view(exercise: dict[str, Any], text: i18n.CourseText, titles: dict
     plots: list[Plot] = []
     total = 0
     if student_dir is not None and exercise.get("notebook") and exercise["status"] == "graded":
-        path = student_dir / Path(exercise["notebook"]).name
+        path = executed_in(student_dir, exercise["notebook"])
         if path.is_file():
             plots, total = notebook_plots(path)
     cells = tuple((c["cell_index"], in_report(c, lang)) for c in exercise.get("cells", []))

@@ -18,6 +18,7 @@ import pytest
 from grader.options import GradingOptions
 from grader.batch import grade_batch
 from grader.course import load_course
+from grader.layout import OutLayout
 from grader.reporters.json_report import report_schema
 from grader.sandbox import FIRST_SANDBOX_UID, SANDBOX_MARKER, SANDBOX_UIDS, Limits
 
@@ -82,7 +83,7 @@ def batch(tmp_path_factory, project, isolation) -> Batch:
         "reference": str(project / "reference" / "01_autograd.ipynb"),
         "rubric": str(project / "rubrics" / "autograd.toml"),
         "other_student": str(subs / "clean_a" / "01_autograd.ipynb"),
-        "reports": str(out / "clean_a"),
+        "reports": str(out / "students" / "clean_a"),
         "port": listener.getsockname()[1],
     }
     cases = [c for c in CASES if isolation.level == "bwrap" or not c.bwrap_only]
@@ -97,6 +98,7 @@ def batch(tmp_path_factory, project, isolation) -> Batch:
         (subs / name).mkdir()
         nbformat.write(reference_nb(project), subs / name / "01_autograd.ipynb")
     extra = _extra_file_cases(project, subs)
+    extra.update(_name_cases(project, subs, root))
     processes_before = set(sandbox_processes())  # another grader on this machine is not ours to judge
     folders_before = set(Path("/tmp").glob("grd-*"))
     memory_before = psutil.virtual_memory().available
@@ -145,6 +147,43 @@ def _extra_file_cases(project: Path, subs: Path) -> dict[str, str]:
             **{student: "graded" for student in HOSTILE_IDS}}
 
 
+GBK_ID = "作业"
+LONG_ID = "l" * 240
+NAME_CASES = {"gradebook.csv": "graded", "summary.html": "graded", "students": "graded", ".instructor": "not_gradable",
+              LONG_ID: "graded", "long_notebook_name": "graded", GBK_ID: "graded", "folder_and_file": "not_gradable",
+              "linked_folder": "not_gradable", "linked_notebook": "not_gradable", "\u00e9mile": "graded",
+              "e\u0301mile": "graded"}
+
+
+def _name_cases(project: Path, subs: Path, root: Path) -> dict[str, str]:
+    """Issue 14: names that collide with the grader's files, long, not UTF-8, one student's problems."""
+    text = nbformat.writes(reference_nb(project))
+    plain = ["gradebook.csv", "summary.html", "students", ".instructor", LONG_ID, "folder_and_file", "\u00e9mile",
+             "e\u0301mile"]
+    for name in plain:
+        (subs / name).mkdir()
+        (subs / name / "01_autograd.ipynb").write_text(text, encoding="utf-8")
+    (subs / "folder_and_file.ipynb").write_text(text, encoding="utf-8")
+    (subs / "long_notebook_name").mkdir()
+    (subs / "long_notebook_name" / ("n" * 239 + ".ipynb")).write_text(text, encoding="utf-8")
+    gbk = Path(os.fsdecode(os.fsencode(subs) + b"/" + GBK_ID.encode("gbk")))
+    gbk.mkdir()
+    (gbk / os.fsdecode("作业1.ipynb".encode("gbk"))).write_text(text, encoding="utf-8")
+    (gbk / os.fsdecode("数据.csv".encode("gbk"))).write_bytes(b"1,2\n")
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "01_autograd.ipynb").write_text(text, encoding="utf-8")
+    (subs / "linked_folder").symlink_to(elsewhere)
+    (subs / "linked_notebook").mkdir()
+    (subs / "linked_notebook" / "01_autograd.ipynb").symlink_to(elsewhere / "01_autograd.ipynb")
+    for not_a_student in (".git", "__MACOSX", ".ipynb_checkpoints"):
+        (subs / not_a_student).mkdir()
+        (subs / not_a_student / "01_autograd.ipynb").write_text(text, encoding="utf-8")
+    (subs / "old_graded" / ".instructor").mkdir(parents=True)  # an OUT folder inside SUBMISSIONS
+    (subs / "old_graded" / "gradebook.csv").write_text("student,score\n")
+    return dict(NAME_CASES)
+
+
 def autograd(report: dict) -> dict:
     return next(e for e in report["exercises"] if e["id"] == "autograd")
 
@@ -159,7 +198,7 @@ def test_every_submission_gets_a_valid_report(batch):
     expected = {c.name for c in batch.cases} | set(CLEAN) | set(batch.extra)
     assert set(batch.reports) == expected
     for student in expected:
-        on_disk = json.loads((batch.out / student / "report.json").read_text(encoding="utf-8"))
+        on_disk = json.loads(OutLayout(batch.out).report(student).read_text(encoding="utf-8"))
         jsonschema.validate(on_disk, report_schema())
         assert on_disk == batch.reports[student]
 
@@ -202,6 +241,21 @@ def test_file_cases(batch, student):
         assert "300 MiB" in exercise["message"]
 
 
+@pytest.mark.parametrize("student", list(NAME_CASES), ids=lambda s: s[:20].encode("unicode_escape").decode())
+def test_name_cases(batch, student):
+    exercise = autograd(batch.reports[student])
+    assert exercise["status"] == NAME_CASES[student], exercise["message"]
+    if exercise["status"] == "graded":
+        assert exercise["score"] == exercise["max_score"] == 50, exercise
+    elif student in ("linked_folder", "linked_notebook"):
+        assert "links are not followed" in exercise["message"]
+    elif student == "folder_and_file":
+        assert "both a folder" in exercise["message"]
+    if student == "long_notebook_name":
+        assert exercise["notebook"] == "n" * 239 + ".ipynb"
+    assert str(batch.out) not in json.dumps(batch.reports[student], ensure_ascii=False)
+
+
 def test_clean_students_are_graded_exactly_as_if_alone(batch, tmp_path):
     alone = tmp_path / "alone"
     for name in CLEAN:
@@ -223,9 +277,7 @@ def test_nothing_a_student_sees_holds_hidden_material(batch, project):
     hidden_lines = {line.strip() for path in hidden_dir.glob("*.py") for line in path.read_text().splitlines()
                     if len(line.strip()) > 30 and not line.strip().startswith(("#", "from ", "import "))}
     markers = {m for c in batch.cases for m in c.secret_markers} | {SECRET.decode()}
-    for student_dir in batch.out.iterdir():
-        if student_dir.name.startswith(".") or not student_dir.is_dir():
-            continue  # .instructor/ and the gradebook are the instructor's
+    for student_dir in (batch.out / "students").iterdir():
         for path in student_dir.iterdir():
             text = _student_visible_text(path)
             leaked = [line for line in hidden_lines if line in text] + [m for m in markers if m in text]
@@ -246,7 +298,7 @@ def _student_visible_text(path: Path) -> str:
 
 def test_no_process_survives_and_reports_stay_intact(batch):
     assert set(sandbox_processes()) - batch.processes_before == set()
-    clean = json.loads((batch.out / "clean_a" / "report.json").read_text(encoding="utf-8"))
+    clean = json.loads((batch.out / "students" / "clean_a" / "report.json").read_text(encoding="utf-8"))
     assert clean == batch.reports["clean_a"] and clean["score"] == 50
     rows = (batch.out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(batch.reports)
