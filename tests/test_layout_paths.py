@@ -11,7 +11,6 @@ from grader import python_paths, sandbox
 from grader.errors import EnvironmentProblem, SandboxError
 from grader.sandbox import Isolation, IsolationReport, Limits, Sandbox, resolve_isolation
 
-from conftest import needs_bwrap
 
 BWRAP = IsolationReport("bwrap", "auto", {"unprivileged_uid": False})
 
@@ -63,7 +62,7 @@ def test_unreadable_paths_are_named(tmp_path):
     assert python_paths.unreadable_by(62000, 62000, (private,)) == []
 
 
-@needs_bwrap
+@pytest.mark.bwrap
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox uid exists only when the grader runs as root")
 def test_python_files_the_sandbox_uid_cannot_read_refuse_strict_and_weaken_auto(monkeypatch):
     monkeypatch.setattr(sandbox, "unreadable_by", lambda uid, gid: ["/opt/venv/lib (mode 700, owner uid 0)"])

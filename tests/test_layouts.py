@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, needs_bwrap
+from conftest import PROJECT
 
-pytestmark = [pytest.mark.slow, needs_bwrap]
+pytestmark = [pytest.mark.slow, pytest.mark.bwrap]
 
 INSTALL = ["pip", "install", "-q", "torch==2.13.0", "-e", ".[test]"]  # the README's first command
 LAYOUT_TESTS = ["tests/test_kernel.py", "tests/test_warm.py"]
