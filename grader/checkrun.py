@@ -12,9 +12,10 @@ import pytest
 
 from .plugin import GraderPlugin
 
-# pytest's own plugins the checks do not use. unraisableexception alone costs ~0.8 s per run: it calls
+# pytest's own plugins the checks do not use (not `terminal`: without it a failed `assert a == b, msg` loses
+# its message, pytest's assertion explanation needing the terminal plugin's verbosity). unraisableexception alone costs ~0.8 s per run: it calls
 # gc.collect() five times, which is slow with torch loaded.
-_UNUSED_PLUGINS = ("cacheprovider", "terminal", "stepwise", "unraisableexception", "threadexception", "doctest",
+_UNUSED_PLUGINS = ("cacheprovider", "stepwise", "unraisableexception", "threadexception", "doctest",
                    "junitxml", "pastebin", "legacypath", "logging", "faulthandler", "setuponly", "setupplan",
                    "debugging")
 # Plugins installed in the grader's environment (pytest-benchmark, ...) have no business in a check run.
