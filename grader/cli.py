@@ -88,7 +88,8 @@ def main() -> None:
               help="File holding the instructor secret for hidden random inputs. Default: $GRADER_SECRET, else a "
                    "secret created once in OUT/.instructor/secret.")
 @click.option("--manual", "manual_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Instructor scores for written answers (CSV or TOML; see README).")
+              help="Import scores for written answers (CSV or TOML; see README) into OUT's score store, which "
+                   "every run reads.")
 @click.option("--cell-timeout", type=click.FloatRange(min=1), default=Limits.cell_timeout, show_default=True,
               help="Seconds per cell.")
 @click.option("--notebook-timeout", type=click.FloatRange(min=1), default=Limits.notebook_timeout, show_default=True,
@@ -115,7 +116,6 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     from .batch import grade_batch
     from .export import write_exports
     from .layout import OutLayout
-    from .manual import load_manual_scores
     from .options import grading_options
     from .sandbox import resolve_isolation
     from .secret import resolve_secret
@@ -129,14 +129,12 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
                   highlight=False)
     secret, _ = resolve_secret(secret_file, OutLayout(out_dir).secret())
-    manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
-    manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
     if executor == "dask":
         torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
     workers, torch_threads = _workers(workers, torch_threads)
     options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
                               notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
-                              manual_scores=manual, warm_start=not cold_start)
+                              warm_start=not cold_start)
     exports = _export_options(formats, lang, after_due_date, due)
     with _executor(executor, scheduler, options) as remote, \
             Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -145,7 +143,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         reports = grade_batch(submissions, out_dir, options,
                               on_start=lambda n: progress.update(task, total=n),
                               on_done=lambda r: progress.advance(task), workers=workers,
-                              use_cache=not no_cache, on_warning=_warn, executor=remote)
+                              use_cache=not no_cache, on_warning=_warn, executor=remote, manual_import=manual_file)
     written = write_exports(out_dir, reports, course, exports)
     table = Table(title=f"{len(reports)} submission(s) graded -> {out_dir}")
     table.add_column("student")
@@ -153,11 +151,16 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     for exercise in course.rubrics:
         table.add_column(exercise)
     for r in reports:
-        cells = [f"{e['score']:g}/{e['max_score']:g}" + ("" if e["status"] == "graded" else f" ({e['status']})")
-                 for e in r["exercises"]]
-        table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", *cells)
+        cells = [_score(e) + ("" if e["status"] == "graded" else f" ({e['status']})") for e in r["exercises"]]
+        table.add_row(r["student"], _score(r), *cells)
     out.print(table)
     _print_written(out_dir, written)
+
+
+def _score(entry: dict[str, Any]) -> str:
+    """`90/100`, or `90/100 (+10 pending)` while points await a person's score."""
+    pending = entry.get("pending", 0)
+    return f"{entry['score']:g}/{entry['max_score']:g}" + (f" (+{pending:g} pending)" if pending else "")
 
 
 def _warn(line: str) -> None:

@@ -8,6 +8,7 @@
         cache/<student>/<exercise>.json
         intake/                 the last Canvas or Moodle zip, unpacked
         secret, lock
+        scores.json             scores given by a person (grader/scorestore.py)
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class OutLayout:
 
     def lock(self) -> Path:
         return self.instructor_dir() / "lock"
+
+    def scores(self) -> Path:
+        """The score store: every score a person gave (grader/scorestore.py)."""
+        return self.instructor_dir() / "scores.json"
 
     def partial_files(self) -> Iterator[Path]:
         """Temporary files a killed run left behind (write_atomic's `.<name>.<random>.tmp`)."""

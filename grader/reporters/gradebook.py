@@ -1,4 +1,7 @@
-"""gradebook.csv: one row per student, `student,score,max_score`, then one column per question."""
+"""gradebook.csv: one row per student, `student,score,max_score,pending`, then one column per question.
+
+`pending`: points awaiting a person's score (written answers not scored yet, stale scores); not in `score`.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +23,9 @@ def write_gradebook(reports: list[dict[str, Any]], order: list[tuple[str, list[s
     columns = question_columns(reports, order)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *columns])
+    writer.writerow(["student", "score", "max_score", "pending", *columns])
     for report in sorted(reports, key=lambda r: r["student"]):
         points = {f"{ex['id']}.{q['id']}": q["score"] for ex in report["exercises"] for q in ex["questions"]}
-        writer.writerow([report["student"], report["score"], report["max_score"],
+        writer.writerow([report["student"], report["score"], report["max_score"], report.get("pending", 0),
                          *[points.get(column, 0) for column in columns]])
     write_atomic(path, buffer.getvalue())

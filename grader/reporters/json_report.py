@@ -1,6 +1,7 @@
 """report.json: the public, versioned per-student report, validated against schemas/report.schema.json.
 
-Version 2 adds `message_code` and `message_params` beside every `message` (checks, exercises, cell notes):
+Version 2 adds `pending` (points awaiting a person's score, not in `score`) to every check, question, exercise
+and the student, and `message_code` and `message_params` beside every `message` (checks, exercises, cell notes):
 the message as a code of grader/messages.py's catalogue, which readers render in any language. Readers
 accept version 1 too (no codes: the English message is shown as is).
 """
@@ -34,12 +35,14 @@ def report_to_dict(report: StudentReport) -> dict[str, Any]:
     for ex in report.exercises:
         exercises.append({
             "id": ex.id, "status": ex.status, "message": ex.message, **to_json(ex.message),
-            "score": _num(ex.score), "max_score": _num(ex.max_score),
+            "score": _num(ex.score), "max_score": _num(ex.max_score), "pending": _num(ex.pending),
             "notebook": ex.notebook, "seconds": round(ex.seconds, 3),
             "cells": [{**asdict(c), **to_json(c.message)} for c in ex.cells],
             "questions": [{
                 "id": q.id, "title": q.title, "score": _num(q.score), "max_score": _num(q.max_score),
+                "pending": _num(q.pending),
                 "checks": [{**asdict(c), "points": _num(c.points), "max_points": _num(c.max_points),
+                            "pending": _num(c.pending),
                             **to_json(c.message)} for c in q.checks],
             } for q in ex.questions],
         })
@@ -48,6 +51,7 @@ def report_to_dict(report: StudentReport) -> dict[str, Any]:
         "student": report.student,
         "score": _num(report.score),
         "max_score": _num(report.max_score),
+        "pending": _num(report.pending),
         "grader_version": report.grader_version,
         "graded_at": report.graded_at,
         "isolation": report.isolation,
