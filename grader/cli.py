@@ -73,6 +73,7 @@ def main() -> None:
     grade check NOTEBOOK            students: run the public checks on one notebook
     grade export OUT                rewrite feedback, summary and exports from the reports
     grade export gradescope|student the Gradescope autograder zip; the students' bundle
+    grade review OUT                score written answers and doubtful verdicts in the browser
     grade assign                    build exercises/ from reference/
     grade verify                    prove the checks right (course CI)
     """
@@ -174,6 +175,19 @@ def _print_written(out_dir: Path, written: list[Path]) -> None:
     out.print(f"feedback: {escape(str(html))} and {html.with_suffix('.md').name}", highlight=False)
     for path in written:
         out.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+@main.command("review")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@course_option
+@lang_option
+@click.option("--no-browser", is_flag=True, help="Only print the URL; do not open a browser.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0, help="Port on 127.0.0.1 (default: a free one).")
+def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, port: int) -> None:
+    """Review in the browser what needs a person: written answers, stale scores, check errors (see README)."""
+    from .review.app import serve
+
+    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port)
 
 
 @main.command("assign")

@@ -35,9 +35,9 @@ def score_questions(rubric: Rubric, outcomes: dict[str, Outcome], answers: dict[
                 result = CheckResult(spec.id, outcome.status, spec.points if outcome.status == "passed" else 0.0,
                                      spec.points, spec.visibility, outcome.message, spec.hint)
             entry = scores.get(spec.id)
-            results.append(_overridden(result, entry, notebook_print) if entry and entry.override else result)
+            results.append(overridden(result, entry, notebook_print) if entry and entry.override else result)
         for item in question.manual:
-            results.append(_manual_result(item, answers.get(item.answer), templates.get(item.answer),
+            results.append(manual_result(item, answers.get(item.answer), templates.get(item.answer),
                                           scores.get(item.id), notebook_print))
         questions.append(QuestionResult(question.id, question.title, tuple(results)))
     return tuple(questions)
@@ -52,7 +52,7 @@ def _stale(entry: Score, current: str) -> bool:
     return bool(entry.answer) and entry.answer != current
 
 
-def _overridden(result: CheckResult, entry: Score, notebook_print: str) -> CheckResult:
+def overridden(result: CheckResult, entry: Score, notebook_print: str) -> CheckResult:
     if _stale(entry, notebook_print):
         return CheckResult(result.id, "manual", 0.0, result.max_points, result.visibility, msg("review.stale"),
                            result.hint, pending=result.max_points)
@@ -61,7 +61,7 @@ def _overridden(result: CheckResult, entry: Score, notebook_print: str) -> Check
                        verbatim(entry.comment) if entry.comment else msg("review.overridden"), result.hint)
 
 
-def _manual_result(item: ManualSpec, answer: str | None, template: str | None, entered: Score | None,
+def manual_result(item: ManualSpec, answer: str | None, template: str | None, entered: Score | None,
                    notebook_print: str) -> CheckResult:
     current = text_print(answer) if answer is not None else notebook_print
     usable = entered is not None and not _stale(entered, current)

@@ -20,7 +20,7 @@ import jsonschema
 from ..errors import GraderError
 from ..files import write_atomic
 from ..messages import to_json
-from ..models import StudentReport
+from ..models import CheckResult, StudentReport
 
 REPORT_VERSION = 2
 
@@ -41,9 +41,7 @@ def report_to_dict(report: StudentReport) -> dict[str, Any]:
             "questions": [{
                 "id": q.id, "title": q.title, "score": _num(q.score), "max_score": _num(q.max_score),
                 "pending": _num(q.pending),
-                "checks": [{**asdict(c), "points": _num(c.points), "max_points": _num(c.max_points),
-                            "pending": _num(c.pending),
-                            **to_json(c.message)} for c in q.checks],
+                "checks": [check_to_dict(c) for c in q.checks],
             } for q in ex.questions],
         })
     return {
@@ -59,6 +57,31 @@ def report_to_dict(report: StudentReport) -> dict[str, Any]:
     }
 
 
+def check_to_dict(check: CheckResult) -> dict[str, Any]:
+    """One check as report.json holds it."""
+    return {**asdict(check), "points": _num(check.points), "max_points": _num(check.max_points),
+            "pending": _num(check.pending), **to_json(check.message)}
+
+
+def retotal(data: dict[str, Any]) -> dict[str, Any]:
+    """Recompute the score and pending sums of questions, exercises and the student after a check changed."""
+    for ex in data["exercises"]:
+        for q in ex["questions"]:
+            q["score"] = _num(sum(c["points"] for c in q["checks"]))
+            q["pending"] = _num(sum(c.get("pending", 0) for c in q["checks"]))
+        ex["score"] = _num(sum(q["score"] for q in ex["questions"]))
+        ex["pending"] = _num(sum(q.get("pending", 0) for q in ex["questions"]))
+    data["score"] = _num(sum(e["score"] for e in data["exercises"]))
+    data["pending"] = _num(sum(e.get("pending", 0) for e in data["exercises"]))
+    return data
+
+
+def write_report_data(data: dict[str, Any], path: Path) -> None:
+    """Validate and atomically write a report dict (one changed after grading: `grade review`)."""
+    validate_report(data)
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
 def validate_report(data: dict[str, Any]) -> None:
     """Raise GraderError when a report does not match the published schema."""
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(data))
@@ -70,8 +93,7 @@ def validate_report(data: dict[str, Any]) -> None:
 def write_report(report: StudentReport, path: Path) -> dict[str, Any]:
     """Validate and atomically write one report; returns the dict written."""
     data = report_to_dict(report)
-    validate_report(data)
-    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    write_report_data(data, path)
     return data
 
 
