@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Iterator
 
 from nbformat import NotebookNode
 
@@ -159,8 +159,3 @@ def out_lock(layout: OutLayout, wait: float = 0.0) -> Iterator[None]:
     finally:
         os.close(fd)
 
-
-def score_from_json(data: dict[str, Any]) -> Score:
-    """A Score from an API or import dict (points, comment, override, who)."""
-    return Score(float(data["points"]), str(data.get("comment") or ""), bool(data.get("override", False)),
-                 str(data.get("who") or ""))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
 import subprocess
 import sys
-import os
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def graded(tmp_path):
                       encoding="utf-8")
     loaded = load_course(course)
     out = tmp_path / "out"
-    grade_batch(subs, out, options.__class__(**{**options.__dict__, "course": loaded}), executor=PassingExecutor())
+    grade_batch(subs, out, dataclasses.replace(options, course=loaded), executor=PassingExecutor())
     write_exports(out, load_reports(out), loaded, ExportOptions())
     return out, loaded
 
