@@ -207,3 +207,10 @@ def _read_exercise(path: Path, mtime_ns: int) -> NotebookNode:
 
 def _normalise(text: str) -> str:
     return " ".join(text.split())
+
+
+def written_answer(notebook: NotebookNode, answer_id: str, exercise: NotebookNode | Path | None) -> str | None:
+    """The text a person scores for `answer_id`: the located answer, else the answer cell as it stands (None
+    when the notebook has no such cell). Scoring, the review and `--manual` imports all fingerprint this text."""
+    located = locate_answers(notebook, [answer_id], exercise)[answer_id]
+    return located.text if located.found else _tagged_text(notebook, answer_id)

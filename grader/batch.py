@@ -36,6 +36,7 @@ from .files import check_writable, write_atomic
 from .intake import is_zip_path, submissions_from_zip
 from .jobs import Instrumentation, JobExecutor, JobResult, LocalExecutor, NotebookJob, lost_job
 from .layout import OutLayout, migrate_legacy
+from .manual import scores_for_batch
 from .messages import joined, msg, verbatim
 from .names import decode_name, escaped_name
 from .models import ExerciseRun, StudentReport
@@ -43,6 +44,7 @@ from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
 from .options import GradingOptions
 from .reporters.gradebook import write_gradebook
 from .reporters.json_report import write_report
+from .scorestore import notebook_print
 
 
 # -- a batch ---------------------------------------------------------------------------------------------------
@@ -88,6 +90,7 @@ class _Plan:
     cached: set[str] = field(default_factory=set)
     jobs: dict[str, NotebookJob] = field(default_factory=dict)  # by exercise
     keys: dict[str, str] = field(default_factory=dict)  # cache key by exercise, for the jobs
+    notebooks: dict[str, NotebookNode] = field(default_factory=dict)  # as submitted, by exercise
 
     def complete(self, course: Course) -> bool:
         return all(exercise in self.runs for exercise in course.rubrics)
@@ -109,6 +112,7 @@ def plan_submission(submission: Submission, options: GradingOptions, cache: Resu
         if exercise in readable:
             path, nb = readable[exercise]
             name = decode_name(path.name)
+            plan.notebooks[exercise] = nb
             try:
                 key = job_key(student=submission.student, exercise=exercise, notebook_name=path.name,
                               notebook_bytes=path.read_bytes(), extra_files=list(submission.extra_files),
@@ -159,7 +163,8 @@ def keep_outputs(layout: OutLayout, cache: ResultCache, job: NotebookJob, key: s
 def write_student(plan: _Plan, options: GradingOptions, layout: OutLayout, templates: dict[str, str]) -> dict[str, Any]:
     """Score a student's runs and write their report and the instructor's details, both atomically."""
     student = plan.submission.student
-    results = [score_run(plan.runs[exercise], options, student, templates) for exercise in options.course.rubrics]
+    results = [score_run(plan.runs[exercise], options, student, templates, notebook_print(plan.notebooks.get(exercise)))
+               for exercise in options.course.rubrics]
     details: dict[str, Any] = {"stray": plan.stray}
     for exercise, run in plan.runs.items():
         if run.notebook is not None or run.grader_error:
@@ -199,7 +204,8 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                 workers: int = 1, use_cache: bool = True,
                 executor: JobExecutor | None = None,
                 on_warning: Callable[[str], None] | None = None,
-                instrumentation: Instrumentation | None = None) -> list[dict[str, Any]]:
+                instrumentation: Instrumentation | None = None,
+                manual_import: Path | None = None) -> list[dict[str, Any]]:
     """Grade every submission under `root` into `out_dir`; one student's failure never stops the batch.
 
     `root` may also be a Canvas or Moodle submissions zip: it is unpacked into OUT's intake folder
@@ -209,6 +215,9 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
     `workers` local processes, with `instrumentation`'s hooks when a benchmark gives some). A KeyboardInterrupt
     stops the workers (their kernels are closed), rebuilds the gradebook from the reports finished so far and
     raises `Interrupted`; running the batch again grades only what was not finished.
+
+    Scores a person gave are read from OUT's score store on every run (`manual_import`, a CSV or TOML file, is
+    validated and imported into it first: grader/manual.py).
     """
     from_zip = is_zip_path(root)
     warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
@@ -235,6 +244,8 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
         templates = answer_templates(course)
         prints = _prints(options)
         plans = {s.student: plan_submission(s, options, cache, prints) for s in submissions}
+        options = scores_for_batch(layout, options, {p: plan.notebooks for p, plan in plans.items()},
+                                   templates, manual_import)
         reports: dict[str, dict[str, Any]] = {}
 
         def finish(plan: _Plan) -> None:

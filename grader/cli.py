@@ -73,6 +73,7 @@ def main() -> None:
     grade check NOTEBOOK            students: run the public checks on one notebook
     grade export OUT                rewrite feedback, summary and exports from the reports
     grade export gradescope|student the Gradescope autograder zip; the students' bundle
+    grade review OUT                score written answers and doubtful verdicts in the browser
     grade assign                    build exercises/ from reference/
     grade verify                    prove the checks right (course CI)
     """
@@ -88,7 +89,8 @@ def main() -> None:
               help="File holding the instructor secret for hidden random inputs. Default: $GRADER_SECRET, else a "
                    "secret created once in OUT/.instructor/secret.")
 @click.option("--manual", "manual_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Instructor scores for written answers (CSV or TOML; see README).")
+              help="Import scores for written answers (CSV or TOML; see README) into OUT's score store, which "
+                   "every run reads.")
 @click.option("--cell-timeout", type=click.FloatRange(min=1), default=Limits.cell_timeout, show_default=True,
               help="Seconds per cell.")
 @click.option("--notebook-timeout", type=click.FloatRange(min=1), default=Limits.notebook_timeout, show_default=True,
@@ -116,7 +118,6 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     from .export import write_exports
     from .files import check_writable
     from .layout import OutLayout
-    from .manual import load_manual_scores
     from .options import grading_options
     from .probe import probe_line
     from .sandbox import resolve_isolation
@@ -132,14 +133,12 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
                   highlight=False)
     check_writable(OutLayout(out_dir).secret().parent)  # a read-only OUT is a usage error, named before any work
     secret, _ = resolve_secret(secret_file, OutLayout(out_dir).secret())
-    manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
-    manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
     if executor == "dask":
         torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
     workers, torch_threads = _workers(workers, torch_threads)
     options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
                               notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
-                              manual_scores=manual, warm_start=not cold_start)
+                              warm_start=not cold_start)
     exports = _export_options(formats, lang, after_due_date, due)
     with _executor(executor, scheduler, options) as remote, \
             Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -153,7 +152,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
 
         reports = grade_batch(submissions, out_dir, options, on_start=start,
                               on_done=lambda r: progress.advance(task), workers=workers,
-                              use_cache=not no_cache, on_warning=_warn, executor=remote)
+                              use_cache=not no_cache, on_warning=_warn, executor=remote, manual_import=manual_file)
     written = write_exports(out_dir, reports, course, exports)
     out.print(results_table(reports, list(course.rubrics), out_dir))
     _print_written(out_dir, written)
@@ -167,10 +166,15 @@ def results_table(reports: list[dict[str, Any]], exercises: list[str], out_dir: 
     for exercise in exercises:
         table.add_column(for_terminal(exercise))
     for r in reports:
-        cells = [f"{e['score']:g}/{e['max_score']:g}" + ("" if e["status"] == "graded" else f" ({e['status']})")
-                 for e in r["exercises"]]
-        table.add_row(for_terminal(r["student"]), f"{r['score']:g}/{r['max_score']:g}", *cells)
+        cells = [_score(e) + ("" if e["status"] == "graded" else f" ({e['status']})") for e in r["exercises"]]
+        table.add_row(for_terminal(r["student"]), _score(r), *cells)
     return table
+
+
+def _score(entry: dict[str, Any]) -> str:
+    """`90/100`, or `90/100 (+10 pending)` while points await a person's score."""
+    pending = entry.get("pending", 0)
+    return f"{entry['score']:g}/{entry['max_score']:g}" + (f" (+{pending:g} pending)" if pending else "")
 
 
 def _warn(line: str) -> None:
@@ -184,6 +188,19 @@ def _print_written(out_dir: Path, written: list[Path]) -> None:
     out.print(f"feedback: {for_terminal(str(html))} and {html.with_suffix('.md').name}", highlight=False)
     for path in written:
         out.print(f"wrote {for_terminal(str(path))}", highlight=False)
+
+
+@main.command("review")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@course_option
+@lang_option
+@click.option("--no-browser", is_flag=True, help="Only print the URL; do not open a browser.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0, help="Port on 127.0.0.1 (default: a free one).")
+def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, port: int) -> None:
+    """Review in the browser what needs a person: written answers, stale scores, check errors (see README)."""
+    from .review.app import serve
+
+    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port)
 
 
 @main.command("assign")

@@ -137,13 +137,18 @@ def _import_quietly(*names: str) -> None:
 
 
 # -- scoring -------------------------------------------------------------------------------------------------
-def score_run(run: ExerciseRun, options: GradingOptions, student: str, templates: dict[str, str]) -> ExerciseResult:
-    """The scored result of a run: points from the rubric, written answers with the instructor's scores."""
+def score_run(run: ExerciseRun, options: GradingOptions, student: str, templates: dict[str, str],
+              notebook_print: str = "") -> ExerciseResult:
+    """The scored result of a run: points from the rubric, written answers with the instructor's scores.
+
+    `notebook_print` (scorestore.notebook_print of the graded notebook) tells stale overrides from current ones.
+    """
     if run.status != "graded":
         return _unscored(options, run.exercise, run.status, run.message, run.notebook)
     rubric = options.course.rubrics[run.exercise]
     outcomes = {o.check_id: o for o in run.outcomes}
-    questions = score_questions(rubric, outcomes, run.answers, templates, options.manual_scores.get(student))
+    questions = score_questions(rubric, outcomes, run.answers, templates, options.manual_scores.get(student),
+                                notebook_print=notebook_print)
     if "hidden" not in options.visibilities:
         questions = _without_hidden(questions)
     return ExerciseResult(run.exercise, "graded", run.message, questions, run.notebook, run.cells, run.seconds)

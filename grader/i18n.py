@@ -20,11 +20,13 @@ STATUS: dict[str, dict[str, str]] = {
         "passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out", "manual": "written answer",
         "unavailable": "cannot run here",
         "graded": "graded", "missing": "missing", "not_gradable": "not gradable",
+        "pending": "awaiting review",
     },
     "zh": {
         "passed": "通过", "failed": "未通过", "error": "出错", "timeout": "超时", "manual": "书面回答",
         "unavailable": "无法在此运行",
         "graded": "已评分", "missing": "缺失", "not_gradable": "无法评分",
+        "pending": "等待评阅",
     },
 }
 
@@ -58,6 +60,8 @@ UI: dict[str, dict[str, str]] = {
                           "the scores above leave them out.",
         "graded_at": "Graded {when} by grader {version}.",
         "written_answer": "written answer",
+        "pending_points": "+{points} pending",
+        "awaiting_count": "{count} awaiting review",
         "answer_written": "answer written; your instructor scores it",
         "answer_missing": "no answer written yet",
         "selfcheck_title": "Self-check: {exercise}",
@@ -109,6 +113,8 @@ UI: dict[str, dict[str, str]] = {
         "released_later": "有 {count} 个检查（共 {points} 分）将在截止日期后公布；上面的分数不含这些检查。",
         "graded_at": "评分时间 {when}，评分程序版本 {version}。",
         "written_answer": "书面回答",
+        "pending_points": "另有 {points} 分待评",
+        "awaiting_count": "{count} 份等待评阅",
         "answer_written": "已作答，由老师评分",
         "answer_missing": "尚未作答",
         "selfcheck_title": "自查：{exercise}",

@@ -8,6 +8,7 @@
         students/<id>.json      check tracebacks, stray files, grader errors
         cache/<id>/<exercise>.json
         intake/                 the last Canvas or Moodle zip, unpacked
+        scores.json             scores given by a person (grader/scorestore.py)
         secret, lock
 
 `<id>` is the student id as a file name (grader/names.py: kept as it is when safe, else escaped), so no
@@ -115,6 +116,10 @@ class OutLayout:
 
     def lock(self) -> Path:
         return self.instructor_dir() / "lock"
+
+    def scores(self) -> Path:
+        """The score store: every score a person gave (grader/scorestore.py)."""
+        return self.instructor_dir() / "scores.json"
 
     def partial_files(self) -> Iterator[Path]:
         """Temporary files a killed run left behind (write_atomic's `.<name>.<random>.tmp`)."""

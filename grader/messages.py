@@ -58,6 +58,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
                          "zh": "在应作答的位置没有找到回答；笔记本中其他位置新增的文字（单元格 {cells}）将交由老师审阅"},
     "answer.awaiting": {"en": "written answer awaiting the instructor's score", "zh": "书面回答等待老师评分"},
     "answer.scored": {"en": "scored by the instructor", "zh": "已由老师评分"},
+    "review.stale": {"en": "awaiting review: the answer changed since it was scored",
+                     "zh": "等待复核：评分之后答案已被修改"},
+    "review.overridden": {"en": "score set by the instructor", "zh": "分数由老师给出"},
     # exercise.py, jobs.py, batch.py: an exercise as a whole
     "exercise.graded": {"en": "graded", "zh": "已评分"},
     "exercise.graded_with_cells": {"en": "graded; {count} cell problem(s), see cells",

@@ -19,6 +19,7 @@ class CheckResult:
     visibility: str
     message: str
     hint: str = ""
+    pending: float = 0.0  # points awaiting a person's score (not counted in `points`)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class QuestionResult:
     @property
     def max_score(self) -> float:
         return sum(c.max_points for c in self.checks)
+
+    @property
+    def pending(self) -> float:
+        return sum(c.pending for c in self.checks)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ class ExerciseResult:
     def max_score(self) -> float:
         return sum(q.max_score for q in self.questions)
 
+    @property
+    def pending(self) -> float:
+        return sum(q.pending for q in self.questions)
+
 
 @dataclass(frozen=True)
 class StudentReport:
@@ -79,6 +88,10 @@ class StudentReport:
     @property
     def max_score(self) -> float:
         return sum(e.max_score for e in self.exercises)
+
+    @property
+    def pending(self) -> float:
+        return sum(e.pending for e in self.exercises)
 
 
 @dataclass(frozen=True)

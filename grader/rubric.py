@@ -33,7 +33,11 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class ManualSpec:
-    """A written answer graded by a person; `answer` is the id of the answer cell in the notebook."""
+    """A written answer graded by a person; `answer` is the id of the answer cell in the notebook.
+
+    `hint` is the student's; `note` (the model answer, the marking scheme) is the instructor's only: it is shown
+    in `grade review` and written nowhere a student reads (not the student bundle, reports or feedback).
+    """
 
     exercise: str
     question: str
@@ -42,6 +46,7 @@ class ManualSpec:
     hint: str
     answer: str
     hint_zh: str = ""
+    note: str = ""
 
     @property
     def id(self) -> str:
@@ -105,7 +110,8 @@ def load_rubric(path: Path) -> Rubric:
             for name, c in q.get("checks", {}).items()
         )
         manual = tuple(
-            ManualSpec(exercise, qid, name, float(m["points"]), m["hint"], m.get("answer", qid), m.get("hint_zh", ""))
+            ManualSpec(exercise, qid, name, float(m["points"]), m["hint"], m.get("answer", qid), m.get("hint_zh", ""),
+                       m.get("note", ""))
             for name, m in q.get("manual", {}).items()
         )
         questions.append(Question(qid, q.get("title", qid), checks, manual, q.get("title_zh", ""),

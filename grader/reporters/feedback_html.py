@@ -28,6 +28,11 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _pending(points: float, lang: str) -> str:
+    """` (+10 pending)` while points await the instructor's score, else nothing."""
+    return f" ({i18n.ui('pending_points', lang, points=_num(points))})" if points else ""
+
+
 def _check_row(check: CheckView, lang: str) -> str:
     detail = []
     if check.message:
@@ -35,14 +40,14 @@ def _check_row(check: CheckView, lang: str) -> str:
     if check.hint:
         detail.append(f'<div class="hint"><b>{escape(i18n.ui("hint", lang))}:</b> {escape(check.hint)}</div>')
     return (f'<tr><td>{escape(check.name)}</td><td class="st {escape(check.status)}">{escape(check.status_label)}</td>'
-            f'<td class="num">{_num(check.points)}/{_num(check.max_points)}</td>'
+            f'<td class="num">{_num(check.points)}/{_num(check.max_points)}{escape(_pending(check.pending, lang))}</td>'
             f'<td class="vis">{escape(check.visibility_label)}</td><td>{"".join(detail)}</td></tr>')
 
 
 def _exercise(ex: ExerciseView, lang: str) -> str:
     t = lambda key, **kw: escape(i18n.ui(key, lang, **kw))  # noqa: E731
     parts = [f'<section id="{escape(ex.id)}"><h2>{escape(ex.title)}</h2>',
-             f'<p class="score">{_num(ex.score)}/{_num(ex.max_score)} '
+             f'<p class="score">{_num(ex.score)}/{_num(ex.max_score)}{escape(_pending(ex.pending, lang))} '
              f'<span class="st {escape(ex.status)}">{escape(ex.status_label)}</span></p>']
     if ex.status != "graded" or ex.message != msg("exercise.graded").render(lang):
         parts.append(f'<p class="note">{escape(ex.message)}</p>')
@@ -54,7 +59,8 @@ def _exercise(ex: ExerciseView, lang: str) -> str:
                      f'<th>{t("visibility")}</th><th>{t("message")}</th></tr></thead><tbody>')
         for q in ex.questions:
             parts.append(f'<tr class="q"><td colspan="2">{escape(q.title)}</td>'
-                         f'<td class="num">{_num(q.score)}/{_num(q.max_score)}</td><td colspan="2"></td></tr>')
+                         f'<td class="num">{_num(q.score)}/{_num(q.max_score)}{escape(_pending(q.pending, lang))}</td>'
+                         f'<td colspan="2"></td></tr>')
             parts.extend(_check_row(c, lang) for c in q.checks)
         parts.append("</tbody></table>")
     if ex.cells:
@@ -81,7 +87,8 @@ def render_feedback_html(view: FeedbackView) -> str:
     t = lambda key, **kw: escape(i18n.ui(key, lang, **kw))  # noqa: E731
     title = t("feedback_title", student=view.student)
     body = [f"<h1>{title}</h1>",
-            f'<p class="score">{t("total")}: {_num(view.score)}/{_num(view.max_score)}</p>',
+            f'<p class="score">{t("total")}: {_num(view.score)}/{_num(view.max_score)}'
+            f'{escape(_pending(view.pending, lang))}</p>',
             f'<p class="muted">{t("graded_at", when=view.graded_at, version=view.grader_version)} '
             f'{t("hidden_note")}</p>']
     if view.withheld_checks:

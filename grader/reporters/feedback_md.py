@@ -20,19 +20,23 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _pending(points: float, lang: str) -> str:
+    return f" ({md(i18n.ui('pending_points', lang, points=_num(points)))})" if points else ""
+
+
 def render_feedback_md(view: FeedbackView, plot_dir: str = PLOT_DIR) -> tuple[str, dict[str, bytes]]:
     """The Markdown text and the plot files it links to (relative path -> PNG bytes)."""
     lang = view.lang
     t = lambda key, **kw: i18n.ui(key, lang, **kw)  # noqa: E731
     lines = [f"# {md(t('feedback_title', student=view.student))}", "",
-             f"**{md(t('total'))}: {_num(view.score)}/{_num(view.max_score)}**", "",
+             f"**{md(t('total'))}: {_num(view.score)}/{_num(view.max_score)}{_pending(view.pending, lang)}**", "",
              md(t("graded_at", when=view.graded_at, version=view.grader_version)) + " " + md(t("hidden_note")), ""]
     if view.withheld_checks:
         lines += ["> " + md(t("released_later", count=view.withheld_checks, points=_num(view.withheld_points))), ""]
     files: dict[str, bytes] = {}
     for ex in view.exercises:
         lines += [f"## {md(ex.title)}", "",
-                  f"**{_num(ex.score)}/{_num(ex.max_score)}** · {md(ex.status_label)}", ""]
+                  f"**{_num(ex.score)}/{_num(ex.max_score)}{_pending(ex.pending, lang)}** · {md(ex.status_label)}", ""]
         if ex.status != "graded" or ex.message != msg("exercise.graded").render(lang):
             lines += ["> " + md(ex.message), ""]
         if ex.questions:
@@ -48,7 +52,7 @@ def render_feedback_md(view: FeedbackView, plot_dir: str = PLOT_DIR) -> tuple[st
                     if c.hint:
                         detail += (" " if detail else "") + f"*{md(t('hint'))}:* {md(c.hint)}"
                     lines.append(f"| {md(q.title)} | {md(c.name)} ({md(c.visibility_label)}) | {md(c.status_label)} | "
-                                 f"{_num(c.points)}/{_num(c.max_points)} | {detail} |")
+                                 f"{_num(c.points)}/{_num(c.max_points)}{_pending(c.pending, lang)} | {detail} |")
             lines.append("")
         if ex.cells:
             lines += [f"### {md(t('cell_notes'))}", ""]

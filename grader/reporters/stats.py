@@ -15,6 +15,7 @@ class Rate:
     graded: int
     full: int  # full marks (a check: passed)
     mean_fraction: float
+    awaiting: int = 0  # submissions whose points here still await a person's score (not in `graded`)
 
     @property
     def rate(self) -> float:
@@ -36,6 +37,7 @@ class ClassStats:
     checks: tuple[Rate, ...]  # automatic checks, lowest pass rate first
     slowest: tuple[tuple[str, float], ...]  # student, seconds
     problems: tuple[Problem, ...]  # exercises not graded
+    pending: tuple[tuple[str, float], ...] = ()  # student, points awaiting review (students with some only)
 
     @property
     def max_score(self) -> float:
@@ -48,15 +50,16 @@ class ClassStats:
         return statistics.median(s for _, s, _ in self.totals) if self.totals else 0.0
 
 
-def _rate(key: str, fractions: list[float]) -> Rate:
+def _rate(key: str, fractions: list[float], awaiting: int = 0) -> Rate:
     return Rate(key, len(fractions), sum(1 for f in fractions if f >= 1.0),
-                statistics.fmean(fractions) if fractions else 0.0)
+                statistics.fmean(fractions) if fractions else 0.0, awaiting)
 
 
 def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = frozenset(),
                 slowest: int = 5) -> ClassStats:
     """Statistics over `reports`; `manual_ids` are written-answer items, left out of the per-check rates."""
     questions: dict[str, list[float]] = {}
+    awaiting: dict[str, int] = {}
     checks: dict[str, list[float]] = {}
     manual = set(manual_ids)
     problems: list[Problem] = []
@@ -68,7 +71,11 @@ def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = froz
                 problems.append(Problem(report["student"], ex["id"], ex["status"], ex["message"]))
                 continue
             for q in ex["questions"]:
-                if q["max_score"] > 0:
+                key = f"{ex['id']}.{q['id']}"
+                if q.get("pending", 0):  # not scored yet: neither a pass nor a fail
+                    questions.setdefault(key, [])
+                    awaiting[key] = awaiting.get(key, 0) + 1
+                elif q["max_score"] > 0:
                     questions.setdefault(f"{ex['id']}.{q['id']}", []).append(q["score"] / q["max_score"])
                 for c in q["checks"]:
                     if c["status"] == "manual":
@@ -79,8 +86,9 @@ def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = froz
     ordered = sorted(reports, key=lambda r: r["student"])
     return ClassStats(
         tuple((r["student"], float(r["score"]), float(r["max_score"])) for r in ordered),
-        tuple(_rate(k, v) for k, v in questions.items()),
+        tuple(_rate(k, v, awaiting.get(k, 0)) for k, v in questions.items()),
         tuple(check_rates),
         tuple(item for item in seconds[:slowest] if item[1] > 0),
         tuple(problems),
+        tuple((r["student"], float(r["pending"])) for r in ordered if r.get("pending")),
     )

@@ -25,14 +25,21 @@ def feedback_href(student: str) -> str:
     return OutLayout.feedback_href(student)
 
 
-def _rate_rows(rates: tuple[Rate, ...], label: dict[str, str], hint: dict[str, str] | None = None) -> str:
-    """Rows `label, full/graded, rate`, then the mean score (questions) or the hint (checks)."""
+def _rate_rows(rates: tuple[Rate, ...], label: dict[str, str], hint: dict[str, str] | None = None,
+               lang: str = i18n.DEFAULT_LANG) -> str:
+    """Rows `label, full/graded, rate`, then the mean score (questions) or the hint (checks).
+
+    Submissions awaiting review are counted apart: a rate over none scored yet is "–", not 0%.
+    """
     rows = []
     for r in rates:
+        scored = r.graded > 0
         last = (f'<td class="hint">{escape(hint.get(r.id, ""))}</td>' if hint is not None
-                else f'<td class="num">{_pct(r.mean_fraction)}</td>')
-        rows.append(f'<tr><td>{escape(label.get(r.id, r.id))}</td><td class="num">{r.full}/{r.graded}</td>'
-                    f'<td class="num">{_pct(r.rate)}</td>{last}</tr>')
+                else f'<td class="num">{_pct(r.mean_fraction) if scored else "–"}</td>')
+        waiting = (f' <span class="manual">({escape(i18n.ui("awaiting_count", lang, count=r.awaiting))})</span>'
+                   if r.awaiting else "")
+        rows.append(f'<tr><td>{escape(label.get(r.id, r.id))}</td><td class="num">{r.full}/{r.graded}{waiting}</td>'
+                    f'<td class="num">{_pct(r.rate) if scored else "–"}</td>{last}</tr>')
     return "".join(rows)
 
 
@@ -43,6 +50,7 @@ def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str 
     q_labels = {r.id: f"{r.id.split('.')[0]} · " + text.title(*r.id.split(".", 1), r.id.split(".", 1)[1], lang)
                 for r in stats.questions}
     hints = {r.id: text.hint(r.id, "", lang) for r in stats.checks}
+    pending = dict(stats.pending)
     graded = len(stats.totals) - len({p.student for p in stats.problems})
     body = [f"<h1>{t('summary_title')}</h1>",
             f'<p class="muted">{t("graded_count", graded=graded, total=len(stats.totals))}; '
@@ -51,7 +59,7 @@ def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str 
             histogram([s for _, s, _ in stats.totals], stats.max_score, title=i18n.ui("distribution", lang)),
             f"<h2>{t('pass_rate_question')}</h2><table><thead><tr><th>{t('question')}</th><th>{t('full_marks')}</th>"
             f"<th>{t('pass_rate')}</th><th>{t('mean_score')}</th></tr></thead><tbody>"
-            f"{_rate_rows(stats.questions, q_labels)}"
+            f"{_rate_rows(stats.questions, q_labels, lang=lang)}"
             f"</tbody></table>",
             f"<h2>{t('pass_rate_check')}</h2><table><thead><tr><th>{t('check')}</th><th>{t('status')}</th>"
             f"<th>{t('pass_rate')}</th><th>{t('hint')}</th></tr></thead><tbody>"
@@ -76,7 +84,9 @@ def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str 
     body.append(f"<h2>{t('all_students')}</h2><table><thead><tr><th>{t('students')}</th><th>{t('score')}</th>"
                 f"</tr></thead><tbody>" + "".join(
                     f'<tr><td><a href="{escape(feedback_href(s))}">{escape(s)}</a></td>'
-                    f'<td class="num">{_num(score)}/{_num(maximum)}</td></tr>' for s, score, maximum in stats.totals)
+                    f'<td class="num">{_num(score)}/{_num(maximum)}'
+                    + (f' <span class="manual">({t("pending_points", points=_num(pending[s]))})</span>'
+                       if s in pending else "") + "</td></tr>" for s, score, maximum in stats.totals)
                 + "</tbody></table>")
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'

@@ -39,6 +39,7 @@ class CheckView:
     message: str
     hint: str
     written: bool = False  # a written answer (manual) with something written in it
+    pending: float = 0.0  # points awaiting a person's score
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class QuestionView:
     max_score: float
     checks: tuple[CheckView, ...]
     hidden: int = 0  # self-check: hidden and after_due_date checks still to come at grading time
+
+    @property
+    def pending(self) -> float:
+        return sum(c.pending for c in self.checks)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,10 @@ class ExerciseView:
     plots: tuple[Plot, ...]
     plots_total: int
 
+    @property
+    def pending(self) -> float:
+        return sum(q.pending for q in self.questions)
+
 
 @dataclass(frozen=True)
 class FeedbackView:
@@ -78,6 +87,10 @@ class FeedbackView:
     grader_version: str
     withheld_checks: int
     withheld_points: float
+
+    @property
+    def pending(self) -> float:
+        return sum(e.pending for e in self.exercises)
 
 
 @dataclass(frozen=True)
@@ -130,12 +143,14 @@ def _check_view(check: dict[str, Any], text: i18n.CourseText, lang: str) -> Chec
         status, message = check["status"], in_report(check, lang)
     else:  # hidden, or after the due date: name, pass or fail, hint
         status, message = ("passed" if passed else "failed"), ""
+    pending = check.get("pending", 0) if visibility == "public" else 0
     if status == "manual":
         message = in_report(check, lang)
         hint = "" if check["points"] >= check["max_points"] else hint
-    return CheckView(check["id"], check["id"].rsplit(".", 1)[-1], status, i18n.status(status, lang),
+    label = i18n.status("pending" if pending else status, lang)
+    return CheckView(check["id"], check["id"].rsplit(".", 1)[-1], status, label,
                      check["points"], check["max_points"], visibility, i18n.visibility(visibility, lang),
-                     message, hint)
+                     message, hint, pending=pending)
 
 
 def _exercise_view(exercise: dict[str, Any], text: i18n.CourseText, titles: dict[str, str], lang: str,

@@ -1,0 +1,140 @@
+"""`grade review OUT`: a local tornado app over grader/review/items.py, for this machine's browser only.
+
+127.0.0.1, a free port, a random token (every request without it gets 403, as Jupyter does), and nothing
+served but the page and the JSON API below; no file of OUT is served by path.
+
+    GET  /?token=T                       the review page
+    GET  /api/queue                      items needing a person (and written answers already scored)
+    GET  /api/item/<student>/<check>     one item in full, with `version` (its etag)
+    POST /api/scores                     {student, check, points, comment[, version]} -> the item saved;
+                                         400 refused (the reason in `error`), 409 saved meanwhile by
+                                         someone else (`current` holds their score), 503 a grade run holds OUT
+Token: `Authorization: token T` or `?token=T`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import unquote
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.web
+
+from ..course import Course
+from ..layout import OutLayout
+from ..manual import ScoreRefused
+from ..scorestore import OutBusy, ScoreConflict
+from .items import Review
+from .page import render_page
+
+
+class _Handler(tornado.web.RequestHandler):
+    """Every handler: the token first, JSON errors, no caching."""
+
+    def initialize(self, review: Review, token: str) -> None:
+        self.review, self.token = review, token
+
+    def prepare(self) -> None:
+        given = self.get_query_argument("token", "")
+        header = self.request.headers.get("Authorization", "")
+        if header.lower().startswith("token "):
+            given = header[6:].strip()
+        if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
+            self.send_error(403)
+            return
+        self.set_header("Cache-Control", "no-store")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"error": "forbidden: a token is needed" if status_code == 403 else self._reason}))
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(data, ensure_ascii=False))
+
+    def guarded(self, call: Callable[[], Any]) -> None:
+        try:
+            self.reply(call())
+        except ScoreConflict as exc:
+            current = exc.current
+            self.reply({"error": str(exc), "current": None if current is None else {
+                "points": current.points, "comment": current.comment, "who": current.who, "when": current.when,
+                "version": current.version}}, 409)
+        except OutBusy as exc:
+            self.reply({"error": str(exc)}, 503)
+        except ScoreRefused as exc:
+            self.reply({"error": str(exc)}, 400)
+
+
+class PageHandler(_Handler):
+    def get(self) -> None:
+        nonce = secrets.token_urlsafe(16)
+        self.set_header("Content-Security-Policy", f"default-src 'none'; script-src 'nonce-{nonce}'; "
+                        "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; "
+                        "form-action 'none'; frame-ancestors 'none'")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(render_page(self.review.lang, nonce))
+
+
+class QueueHandler(_Handler):
+    def get(self) -> None:
+        self.guarded(lambda: {"items": self.review.queue()})
+
+
+class ItemHandler(_Handler):
+    def get(self, student: str, check: str) -> None:
+        self.guarded(lambda: self.review.item(unquote(student), unquote(check)))
+
+
+class ScoresHandler(_Handler):
+    def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+            student, check = str(body["student"]), str(body["check"])
+        except (ValueError, KeyError, TypeError):
+            self.reply({"error": "the body must be JSON with student, check, points and comment"}, 400)
+            return
+        version = body.get("version")
+        if version is not None and not isinstance(version, int):
+            self.reply({"error": "version must be an integer"}, 400)
+            return
+        self.guarded(lambda: self.review.save(student, check, body.get("points"), str(body.get("comment") or ""),
+                                              version))
+
+
+def make_app(review: Review, token: str) -> tornado.web.Application:
+    """The review app (tests drive it through tornado.testing or a real port)."""
+    args = {"review": review, "token": token}
+    return tornado.web.Application([
+        (r"/", PageHandler, args),
+        (r"/api/queue", QueueHandler, args),
+        (r"/api/item/([^/]+)/([^/]+)", ItemHandler, args),
+        (r"/api/scores", ScoresHandler, args),
+    ], default_handler_class=_Handler, default_handler_args=args, xsrf_cookies=False, compress_response=True)
+
+
+def serve(out_dir: Path, course: Course, lang: str = "en", open_browser: bool = True, port: int = 0,
+          on_url: Callable[[str], None] | None = None) -> None:
+    """Serve the review of `out_dir` until interrupted; `on_url` gets the URL first (default: stdout)."""
+    token = secrets.token_urlsafe(24)
+    review = Review(OutLayout(out_dir), course, lang)
+    sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(make_app(review, token))
+    server.add_sockets(sockets)
+    url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/?token={token}"
+    (on_url or (lambda line: (print(line), sys.stdout.flush())))(url)
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        tornado.ioloop.IOLoop.current().start()
+    finally:
+        server.stop()
