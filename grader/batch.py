@@ -183,7 +183,9 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                 workers: int = 1, use_cache: bool = True,
                 executor: JobExecutor | None = None,
                 on_warning: Callable[[str], None] | None = None,
-                instrumentation: Instrumentation | None = None) -> list[dict[str, Any]]:
+                instrumentation: Instrumentation | None = None,
+                on_planned: Callable[[list[NotebookJob], list[tuple[str, str]]], None] | None = None,
+                on_job: Callable[[JobResult], None] | None = None) -> list[dict[str, Any]]:
     """Grade every submission under `root` into `out_dir`; one student's failure never stops the batch.
 
     `root` may also be a Canvas or Moodle submissions zip: it is unpacked into OUT's intake folder
@@ -193,6 +195,9 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
     `workers` local processes, with `instrumentation`'s hooks when a benchmark gives some). A KeyboardInterrupt
     stops the workers (their kernels are closed), rebuilds the gradebook from the reports finished so far and
     raises `Interrupted`; running the batch again grades only what was not finished.
+
+    `on_planned` gets the jobs to run and the (student, exercise) pairs taken from the cache; `on_job` each job's
+    result as it arrives (grader/progress.py shows both).
     """
     from_zip = is_zip_path(root)
     submissions = [] if from_zip else find_submissions(root)
@@ -222,17 +227,21 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
             if on_done:
                 on_done(data)
 
+        jobs = [job for plan in plans.values() for job in plan.jobs.values()]
+        if on_planned:
+            on_planned(jobs, [(p.submission.student, e) for p in plans.values() for e in sorted(p.cached)])
         try:
             for plan in plans.values():
                 if not plan.jobs:
                     finish(plan)
-            jobs = [job for plan in plans.values() for job in plan.jobs.values()]
             for result in executor.run(jobs, options):
                 plan = plans[result.student]
                 result = keep_outputs(layout, cache, plan.jobs[result.exercise], plan.keys.get(result.exercise),
                                       result)
                 if probe.on_job:
                     probe.on_job(result)
+                if on_job:
+                    on_job(result)
                 plan.runs[result.exercise] = result.run
                 if plan.complete(course):
                     finish(plan)

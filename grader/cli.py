@@ -7,6 +7,8 @@ error (grader/errors.py: 2 usage error, 3 the grader itself failed, 130 interrup
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,11 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
 from .cli_base import (CheckedCommand, ExportGroup, GradeGroup, check_executor, course_option, err, export_options,
-                       isolation_option, lang_option, torch_option, worker_options)
+                       found_course_option, isolation_option, lang_option, torch_option, worker_options)
 from .errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .sandbox import Limits
 
@@ -32,6 +33,18 @@ def _course(path: Path) -> Any:
     from .course import load_course
 
     return load_course(path)
+
+
+def _found_course(course_dir: Path | None, start: Path) -> Any:
+    """--course, else the nearest course folder at or above `start`, else at or above the current folder."""
+    from .course import find_course
+
+    if course_dir is None:
+        try:
+            course_dir = find_course(start)
+        except UsageError:
+            course_dir = find_course(Path.cwd())
+    return _course(course_dir)
 
 
 def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> Any:
@@ -82,7 +95,7 @@ def main() -> None:
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where reports go. Default: SUBMISSIONS/../graded (a folder `graded` beside SUBMISSIONS).")
-@course_option
+@found_course_option("SUBMISSIONS")
 @isolation_option
 @click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File holding the instructor secret for hidden random inputs. Default: $GRADER_SECRET, else a "
@@ -106,7 +119,7 @@ def main() -> None:
 @click.option("--cold-start", is_flag=True,
               help="Start every kernel from scratch instead of forking it from a warm kernel factory (see README).")
 @export_options
-def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: str, secret_file: Path | None,
+def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolation: str, secret_file: Path | None,
         manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int,
         workers: int | None, torch_threads: int | None, executor: str, scheduler: str | None, no_cache: bool,
         cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
@@ -117,10 +130,11 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     from .layout import OutLayout
     from .manual import load_manual_scores
     from .options import grading_options
+    from .progress import BatchProgress
     from .sandbox import resolve_isolation
     from .secret import resolve_secret
 
-    course = _course(course_dir)
+    course = _found_course(course_dir, submissions)
     out_dir = out_dir or submissions.resolve().parent / "graded"
     report = resolve_isolation(isolation)
     if report.warning:
@@ -128,24 +142,25 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     else:
         err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
                   highlight=False)
-    secret, _ = resolve_secret(secret_file, OutLayout(out_dir).secret())
     manual_ids = {m.id for r in course.rubrics.values() for q in r.questions for m in q.manual}
     manual = load_manual_scores(manual_file, manual_ids) if manual_file else {}
     if executor == "dask":
         torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
     workers, torch_threads = _workers(workers, torch_threads)
-    options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
-                              notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
-                              manual_scores=manual, warm_start=not cold_start)
     exports = _export_options(formats, lang, after_due_date, due)
-    with _executor(executor, scheduler, options) as remote, \
-            Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                     TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("grading", total=None)
-        reports = grade_batch(submissions, out_dir, options,
-                              on_start=lambda n: progress.update(task, total=n),
-                              on_done=lambda r: progress.advance(task), workers=workers,
-                              use_cache=not no_cache, on_warning=_warn, executor=remote)
+    layout = OutLayout(out_dir)
+    progress = BatchProgress(err, workers)
+    with _undone_unless_graded(_first_missing(layout.root, layout.instructor_dir(), layout.secret()), progress):
+        secret, _ = resolve_secret(secret_file, layout.secret())
+        options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
+                                  notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
+                                  manual_scores=manual, warm_start=not cold_start)
+        with _executor(executor, scheduler, options) as remote, progress:
+            reports = grade_batch(submissions, out_dir, options, on_start=progress.start,
+                                  on_done=progress.student_done, workers=workers, use_cache=not no_cache,
+                                  on_warning=_warn, executor=remote, on_planned=progress.planned,
+                                  on_job=progress.notebook_done)
+    err.print(escape(progress.summary()), highlight=False)
     written = write_exports(out_dir, reports, course, exports)
     table = Table(title=f"{len(reports)} submission(s) graded -> {out_dir}")
     table.add_column("student")
@@ -158,6 +173,25 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
         table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", *cells)
     out.print(table)
     _print_written(out_dir, written)
+
+
+def _first_missing(*paths: Path) -> Path | None:
+    """The first of `paths` (each inside the one before) that does not exist yet: what a run would create."""
+    return next((path for path in paths if not path.exists()), None)
+
+
+@contextlib.contextmanager
+def _undone_unless_graded(made: Path | None, progress: Any) -> Any:
+    """A run that fails before any report is written removes what it created in OUT (the secret, its folders)."""
+    try:
+        yield
+    except BaseException:
+        if made is not None and progress.finished == 0:
+            if made.is_dir():
+                shutil.rmtree(made, ignore_errors=True)
+            else:
+                made.unlink(missing_ok=True)
+        raise
 
 
 def _warn(line: str) -> None:
@@ -204,9 +238,7 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 
 @main.command("check")
 @click.argument("notebook", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder holding rubrics/ (the course or the student bundle). Default: the nearest one at or "
-                   "above the notebook's folder, else the current folder.")
+@found_course_option("the notebook's folder", "Folder holding rubrics/ (the course or the student bundle).")
 @isolation_option
 @lang_option
 @click.option("--exercise", default=None, help="Exercise id, when the notebook's metadata and name do not say.")
@@ -217,18 +249,12 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str, exercise: str | None,
               junit_file: Path | None, summary_file: Path | None) -> None:
     """Run the public checks on one NOTEBOOK: pass or fail with hints per question. Exit 0 when all pass, else 1."""
-    from .course import find_course
     from .errors import NotebookError
     from .reporters.junit import write_self_check_junit
     from .reporters.selfcheck import append_markdown, render_markdown, rich_table
     from .selfcheck import check_notebook
 
-    if course_dir is None:
-        try:
-            course_dir = find_course(notebook.parent)
-        except UsageError:
-            course_dir = find_course(Path.cwd())
-    course = _course(course_dir)
+    course = _found_course(course_dir, notebook.parent)
     try:
         result = check_notebook(notebook, course, isolation, exercise)
     except NotebookError as exc:  # the student's file is the problem: a failed check, not a grader failure
