@@ -43,6 +43,7 @@ class BatchProgress:
         self.pending: list[tuple[str, str]] = []  # (student, exercise) of the jobs not finished, in job order
         self.ran = 0
         self._jobs = 0
+        self._ran_for: set[str] = set()  # the students with a notebook to run
         self._started: float | None = None
         self._eta_at: float | None = None  # the clock reading at which the last estimate expects the end
         self._bar: Progress | None = None
@@ -55,6 +56,7 @@ class BatchProgress:
     def planned(self, jobs: list[NotebookJob], cached: list[tuple[str, str]]) -> None:
         """The notebooks that will run, and the (student, exercise) pairs that came from the cache."""
         self.pending = [(job.student, job.exercise) for job in jobs]
+        self._ran_for = {job.student for job in jobs}
         self._jobs, self.cached, self._started = len(jobs), list(cached), self.clock()
         line = f"{self.students} student(s): {len(jobs)} notebook(s) to run"
         if cached:
@@ -78,9 +80,13 @@ class BatchProgress:
         self.finished += 1
         if self.live:
             return
-        eta = self.eta()
-        where = f"{self.ran}/{self._jobs} notebook(s) run" + (f", about {duration(eta)} left" if eta else "")
-        self._say(f"[{self.finished}/{self.students}] {report['student']}: "
+        student = report["student"]
+        if student in self._ran_for:
+            eta = self.eta()
+            where = f"{self.ran}/{self._jobs} notebook(s) run" + (f", about {duration(eta)} left" if eta else "")
+        else:
+            where = "from the cache" if any(s == student for s, _ in self.cached) else "nothing to run"
+        self._say(f"[{self.finished}/{self.students}] {student}: "
                   f"{report['score']:g}/{report['max_score']:g} ({where})")
 
     # -- what is shown -------------------------------------------------------------------------------------
