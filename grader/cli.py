@@ -251,7 +251,7 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
     """Run the public checks on one NOTEBOOK: pass or fail with hints per question. Exit 0 when all pass, else 1."""
     from .errors import NotebookError
     from .reporters.junit import write_self_check_junit
-    from .reporters.selfcheck import append_markdown, render_markdown, rich_table
+    from .reporters.selfcheck import append_markdown, render_markdown, render_text, rich_table
     from .selfcheck import check_notebook
 
     course = _found_course(course_dir, notebook.parent)
@@ -266,8 +266,11 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
         write_self_check_junit(result, junit_file)
     if summary_file is not None:
         append_markdown(summary_file, render_markdown(result, course, lang))
-    for renderable in rich_table(result, course, lang):
-        out.print(renderable)
+    if out.is_terminal:
+        for renderable in rich_table(result, course, lang):
+            out.print(renderable)
+    else:  # a CI log: no table whose narrow columns wrap a message one word per line
+        out.print(render_text(result, course, lang, width=min(out.width, 100)), markup=False, highlight=False)
     if not result.passed:
         sys.exit(EXIT_FAILED)
 
