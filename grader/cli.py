@@ -222,13 +222,21 @@ def assign_cmd(course_dir: Path) -> None:
 @course_option
 @isolation_option
 @worker_options
-def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_threads: int | None) -> None:
+@click.option("--exercise", "exercises", multiple=True, metavar="ID",
+              help="Verify this exercise only (repeatable). Default: every exercise of the course.")
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Draw the hidden inputs from the secret in this file, e.g. the one an earlier verify printed, to "
+                   "reproduce its inputs. Default: a new secret, printed.")
+def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_threads: int | None,
+               exercises: tuple[str, ...], secret_file: Path | None) -> None:
     """Prove the checks right: references full marks, blanks zero, each known-wrong solution loses its question."""
+    from .secret import read_secret_file
     from .verify import verify
 
     workers, torch_threads = _workers(workers, torch_threads)
+    secret = read_secret_file(secret_file) if secret_file else None
     problems = verify(_course(course_dir), isolation, log=lambda line: err.print(escape(line), highlight=False),
-                      workers=workers, torch_threads=torch_threads)
+                      secret=secret, workers=workers, torch_threads=torch_threads, exercises=exercises)
     if problems:
         for line in problems:
             err.print(f"[red]FAIL[/red] {escape(line)}", highlight=False)
