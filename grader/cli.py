@@ -7,8 +7,6 @@ error (grader/errors.py: 2 usage error, 3 the grader itself failed, 130 interrup
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,8 @@ from rich.table import Table
 
 from . import __version__
 from .cli_base import (CheckedCommand, ExportGroup, GradeGroup, check_executor, course_option, err, export_options,
-                       found_course_option, isolation_option, lang_option, torch_option, worker_options)
+                       found_course_option, isolation_option, lang_option, torch_option, undone_unless_graded,
+                       worker_options)
 from .errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .sandbox import Limits
 
@@ -150,7 +149,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
     exports = _export_options(formats, lang, after_due_date, due)
     layout = OutLayout(out_dir)
     progress = BatchProgress(err, workers)
-    with _undone_unless_graded(_first_missing(layout.root, layout.instructor_dir(), layout.secret()), progress):
+    with undone_unless_graded(layout, progress):
         secret, _ = resolve_secret(secret_file, layout.secret())
         options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
                                   notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
@@ -173,25 +172,6 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
         table.add_row(r["student"], f"{r['score']:g}/{r['max_score']:g}", *cells)
     out.print(table)
     _print_written(out_dir, written)
-
-
-def _first_missing(*paths: Path) -> Path | None:
-    """The first of `paths` (each inside the one before) that does not exist yet: what a run would create."""
-    return next((path for path in paths if not path.exists()), None)
-
-
-@contextlib.contextmanager
-def _undone_unless_graded(made: Path | None, progress: Any) -> Any:
-    """A run that fails before any report is written removes what it created in OUT (the secret, its folders)."""
-    try:
-        yield
-    except BaseException:
-        if made is not None and progress.finished == 0:
-            if made.is_dir():
-                shutil.rmtree(made, ignore_errors=True)
-            else:
-                made.unlink(missing_ok=True)
-        raise
 
 
 def _warn(line: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 import click
 from rich.console import Console
@@ -80,6 +82,22 @@ def _exit_on(exc: Exception) -> NoReturn:
     else:
         err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
     sys.exit(exc.exit_code if isinstance(exc, GraderError) else EXIT_INTERNAL)
+
+
+@contextlib.contextmanager
+def undone_unless_graded(layout: Any, progress: Any) -> Iterator[None]:
+    """A run that fails before `progress` has seen a report removes what it made in OUT (`layout`): the secret
+    and the folders that did not exist before (reports made with a secret need it to be regraded the same)."""
+    made = next((p for p in (layout.root, layout.instructor_dir(), layout.secret()) if not p.exists()), None)
+    try:
+        yield
+    except BaseException:
+        if made is not None and progress.finished == 0:
+            if made.is_dir():
+                shutil.rmtree(made, ignore_errors=True)
+            else:
+                made.unlink(missing_ok=True)
+        raise
 
 
 course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path),
