@@ -40,12 +40,14 @@ def _said(text: str) -> str:
 
 
 def new_sentences(hint: str, message: str) -> str:
-    """The sentences of `hint` that `message` does not already say (a check may quote its hint)."""
+    """The sentences of `hint` that `message` does not already say (a check may quote its hint); a very short
+    sentence is kept, as finding it inside the message says little."""
     said = _said(message)
     if not hint.strip() or _said(hint) in said:
         return ""
-    kept = [s for s in _SENTENCE_END.split(hint.strip()) if s.strip() and _said(s) not in said]
-    return " ".join(kept) if len(kept) < len(_SENTENCE_END.split(hint.strip())) else hint
+    sentences = [s for s in _SENTENCE_END.split(hint.strip()) if s.strip()]
+    kept = [s for s in sentences if len(_said(s)) < 8 or _said(s) not in said]
+    return hint if len(kept) == len(sentences) else " ".join(kept)
 
 
 def _hidden_text(view: SelfCheckView) -> str:
