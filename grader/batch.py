@@ -28,7 +28,7 @@ from nbformat import NotebookNode
 
 from . import __version__
 from .cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
-from .course import Course, read_course_notebook
+from .course import Course
 from .discovery import Submission, find_submissions
 from .errors import DiskFull, Interrupted, NotebookError, UsageError
 from .exercise import answer_templates, score_run
@@ -205,7 +205,9 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                 executor: JobExecutor | None = None,
                 on_warning: Callable[[str], None] | None = None,
                 instrumentation: Instrumentation | None = None,
-                manual_import: Path | None = None) -> list[dict[str, Any]]:
+                manual_import: Path | None = None,
+                on_planned: Callable[[list[NotebookJob], list[tuple[str, str]]], None] | None = None,
+                on_job: Callable[[JobResult], None] | None = None) -> list[dict[str, Any]]:
     """Grade every submission under `root` into `out_dir`; one student's failure never stops the batch.
 
     `root` may also be a Canvas or Moodle submissions zip: it is unpacked into OUT's intake folder
@@ -218,6 +220,8 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
 
     Scores a person gave are read from OUT's score store on every run (`manual_import`, a CSV or TOML file, is
     validated and imported into it first: grader/manual.py).
+    `on_planned` gets the jobs to run and the (student, exercise) pairs taken from the cache; `on_job` each job's
+    result as it arrives (grader/progress.py shows both).
     """
     from_zip = is_zip_path(root)
     warn = on_warning or (lambda line: print(f"warning: {line}", file=sys.stderr))
@@ -253,17 +257,21 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
             if on_done:
                 on_done(data)
 
+        jobs = [job for plan in plans.values() for job in plan.jobs.values()]
+        if on_planned:
+            on_planned(jobs, [(p.submission.student, e) for p in plans.values() for e in sorted(p.cached)])
         try:
             for plan in plans.values():
                 if not plan.jobs:
                     finish(plan)
-            jobs = [job for plan in plans.values() for job in plan.jobs.values()]
             for result in executor.run(jobs, options):
                 plan = plans[result.student]
                 result = keep_outputs(layout, cache, plan.jobs[result.exercise], plan.keys.get(result.exercise),
                                       result)
                 if probe.on_job:
                     probe.on_job(result)
+                if on_job:
+                    on_job(result)
                 plan.runs[result.exercise] = result.run
                 if plan.complete(course):
                     finish(plan)

@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
 from .cli_base import (CheckedCommand, ExportGroup, GradeGroup, check_executor, course_option, err, export_options,
-                       isolation_option, lang_option, torch_option, worker_options)
+                       found_course_option, isolation_option, lang_option, torch_option, undone_unless_graded,
+                       worker_options)
 from .errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .sandbox import Limits
 from .textsafe import for_markdown, for_terminal
@@ -32,6 +32,18 @@ def _course(path: Path) -> Any:
     from .course import load_course
 
     return load_course(path)
+
+
+def _found_course(course_dir: Path | None, start: Path) -> Any:
+    """--course, else the nearest course folder at or above `start`, else at or above the current folder."""
+    from .course import find_course
+
+    if course_dir is None:
+        try:
+            course_dir = find_course(start)
+        except UsageError:
+            course_dir = find_course(Path.cwd())
+    return _course(course_dir)
 
 
 def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> Any:
@@ -83,7 +95,7 @@ def main() -> None:
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where reports go. Default: SUBMISSIONS/../graded (a folder `graded` beside SUBMISSIONS).")
-@course_option
+@found_course_option("SUBMISSIONS")
 @isolation_option
 @click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File holding the instructor secret for hidden random inputs. Default: $GRADER_SECRET, else a "
@@ -108,7 +120,7 @@ def main() -> None:
 @click.option("--cold-start", is_flag=True,
               help="Start every kernel from scratch instead of forking it from a warm kernel factory (see README).")
 @export_options
-def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: str, secret_file: Path | None,
+def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolation: str, secret_file: Path | None,
         manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int,
         workers: int | None, torch_threads: int | None, executor: str, scheduler: str | None, no_cache: bool,
         cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
@@ -120,10 +132,11 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     from .layout import OutLayout
     from .options import grading_options
     from .probe import probe_line
+    from .progress import BatchProgress
     from .sandbox import resolve_isolation
     from .secret import resolve_secret
 
-    course = _course(course_dir)
+    course = _found_course(course_dir, submissions)
     out_dir = out_dir or submissions.resolve().parent / "graded"
     report = resolve_isolation(isolation)
     if report.warning:
@@ -131,28 +144,30 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path, isolation: st
     else:
         err.print(f"isolation: bubblewrap ({', '.join(k for k, v in report.protections.items() if v)})",
                   highlight=False)
-    check_writable(OutLayout(out_dir).secret().parent)  # a read-only OUT is a usage error, named before any work
-    secret, _ = resolve_secret(secret_file, OutLayout(out_dir).secret())
     if executor == "dask":
         torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
     workers, torch_threads = _workers(workers, torch_threads)
-    options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
-                              notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
-                              warm_start=not cold_start)
     exports = _export_options(formats, lang, after_due_date, due)
-    with _executor(executor, scheduler, options) as remote, \
-            Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                     TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("grading", total=None)
+    layout = OutLayout(out_dir)
+    progress = BatchProgress(err, workers)
+    with undone_unless_graded(layout, progress):
+        check_writable(layout.secret().parent)  # a read-only OUT is a usage error, named before any work
+        secret, _ = resolve_secret(secret_file, layout.secret())
+        options = grading_options(course, isolation=report, secret=secret, cell_timeout=cell_timeout,
+                                  notebook_timeout=notebook_timeout, memory_mb=memory_mb, torch_threads=torch_threads,
+                                  warm_start=not cold_start)
+        with _executor(executor, scheduler, options) as remote, progress:
 
-        def start(n: int) -> None:  # the grader's own probe notebook first: exit 3 when no kernel runs here
-            if n and remote is None:
-                err.print(for_terminal(probe_line(report, options.limits, options.warm_start)), highlight=False)
-            progress.update(task, total=n)
+            def start(n: int) -> None:  # the grader's own probe notebook first: exit 3 when no kernel runs here
+                if n and remote is None:
+                    err.print(for_terminal(probe_line(report, options.limits, options.warm_start)), highlight=False)
+                progress.start(n)
 
-        reports = grade_batch(submissions, out_dir, options, on_start=start,
-                              on_done=lambda r: progress.advance(task), workers=workers,
-                              use_cache=not no_cache, on_warning=_warn, executor=remote, manual_import=manual_file)
+            reports = grade_batch(submissions, out_dir, options, on_start=start,
+                                  on_done=progress.student_done, workers=workers, use_cache=not no_cache,
+                                  on_warning=_warn, executor=remote, manual_import=manual_file,
+                                  on_planned=progress.planned, on_job=progress.notebook_done)
+    err.print(for_terminal(progress.summary()), highlight=False)
     written = write_exports(out_dir, reports, course, exports)
     out.print(results_table(reports, list(course.rubrics), out_dir))
     _print_written(out_dir, written)
@@ -218,14 +233,22 @@ def assign_cmd(course_dir: Path) -> None:
 @course_option
 @isolation_option
 @worker_options
-def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_threads: int | None) -> None:
+@click.option("--exercise", "exercises", multiple=True, metavar="ID",
+              help="Verify this exercise only (repeatable). Default: every exercise of the course.")
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Draw the hidden inputs from the secret in this file, e.g. the one an earlier verify printed, to "
+                   "reproduce its inputs. Default: a new secret, printed.")
+def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_threads: int | None,
+               exercises: tuple[str, ...], secret_file: Path | None) -> None:
     """Prove the checks right: references full marks, blanks zero, each known-wrong solution loses its question."""
+    from .secret import read_secret_file
     from .verify import verify
 
     workers, torch_threads = _workers(workers, torch_threads)
+    secret = read_secret_file(secret_file) if secret_file else None
     problems = verify(_course(course_dir), isolation,
                       log=lambda line: err.print(for_terminal(line), highlight=False),
-                      workers=workers, torch_threads=torch_threads)
+                      secret=secret, workers=workers, torch_threads=torch_threads, exercises=exercises)
     if problems:
         for line in problems:
             err.print(f"[red]FAIL[/red] {for_terminal(line)}", highlight=False)
@@ -235,9 +258,7 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 
 @main.command("check")
 @click.argument("notebook", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder holding rubrics/ (the course or the student bundle). Default: the nearest one at or "
-                   "above the notebook's folder, else the current folder.")
+@found_course_option("the notebook's folder", "Folder holding rubrics/ (the course or the student bundle).")
 @isolation_option
 @lang_option
 @click.option("--exercise", default=None, help="Exercise id, when the notebook's metadata and name do not say.")
@@ -248,18 +269,12 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str, exercise: str | None,
               junit_file: Path | None, summary_file: Path | None) -> None:
     """Run the public checks on one NOTEBOOK: pass or fail with hints per question. Exit 0 when all pass, else 1."""
-    from .course import find_course
     from .errors import NotebookError
     from .reporters.junit import write_self_check_junit
-    from .reporters.selfcheck import append_markdown, render_markdown, rich_table
+    from .reporters.selfcheck import append_markdown, render_markdown, render_text, rich_table
     from .selfcheck import check_notebook
 
-    if course_dir is None:
-        try:
-            course_dir = find_course(notebook.parent)
-        except UsageError:
-            course_dir = find_course(Path.cwd())
-    course = _course(course_dir)
+    course = _found_course(course_dir, notebook.parent)
     try:
         result = check_notebook(notebook, course, isolation, exercise)
     except NotebookError as exc:  # the student's file is the problem: a failed check, not a grader failure
@@ -271,8 +286,11 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
         write_self_check_junit(result, junit_file)
     if summary_file is not None:
         append_markdown(summary_file, render_markdown(result, course, lang))
-    for renderable in rich_table(result, course, lang):
-        out.print(renderable)
+    if out.is_terminal:
+        for renderable in rich_table(result, course, lang):
+            out.print(renderable)
+    else:  # a CI log: no table whose narrow columns wrap a message one word per line
+        out.print(render_text(result, course, lang, width=min(out.width, 100)), markup=False, highlight=False)
     if not result.passed:
         sys.exit(EXIT_FAILED)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 import click
 from rich.console import Console
@@ -23,8 +26,19 @@ class DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            _refuse_mistyped_command(ctx, args[0], list(self.commands))
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+def _refuse_mistyped_command(ctx: click.Context, word: str, commands: list[str]) -> None:
+    """A first argument that names no path but looks like a command is a typo of it, not a path (exit 2)."""
+    if word.startswith("-") or Path(word).exists():
+        return
+    meant = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    if meant:
+        prog = ctx.command_path
+        raise click.UsageError(f"no command or path {word!r}; did you mean `{prog} {meant[0]}`?", ctx)
 
 
 class GradeGroup(DefaultGroup):
@@ -70,9 +84,34 @@ def _exit_on(exc: Exception) -> NoReturn:
     sys.exit(exc.exit_code if isinstance(exc, GraderError) else EXIT_INTERNAL)
 
 
+@contextlib.contextmanager
+def undone_unless_graded(layout: Any, progress: Any) -> Iterator[None]:
+    """A run that fails before `progress` has seen a report removes what it made in OUT (`layout`): the secret
+    and the folders that did not exist before (reports made with a secret need it to be regraded the same)."""
+    made = next((p for p in (layout.root, layout.instructor_dir(), layout.secret()) if not p.exists()), None)
+    try:
+        yield
+    except BaseException:
+        if made is not None and progress.finished == 0:
+            if made.is_dir():
+                shutil.rmtree(made, ignore_errors=True)
+            else:
+                made.unlink(missing_ok=True)
+        raise
+
+
 course_option = click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path),
                              default=Path("."), show_default=True,
                              help="Course folder holding rubrics/, reference/ and exercises/.")
+
+
+def found_course_option(start: str, what: str = "Course folder holding rubrics/, reference/ and exercises/.") -> Any:
+    """--course for a command that looks for the course itself, from `start` (a path it is given) upwards."""
+    return click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help=f"{what} Default: the nearest one at or above {start}, else at or above the current "
+                             "folder.")
+
+
 isolation_option = click.option(
     "--isolation", type=click.Choice(["auto", "strict", "none"]), default="auto", show_default=True,
     help="strict: refuse to run without bubblewrap; auto: use it when it works and say so; none: limits only.")

@@ -135,7 +135,12 @@ def _own_rng() -> Any:
 def live_course(course: str | Path | None = None) -> Course:
     """`course`, else $GRADER_COURSE, else the nearest folder at or above the working directory with rubrics/."""
     root = Path(course) if course else (Path(os.environ[COURSE_ENV]) if os.environ.get(COURSE_ENV) else None)
-    return load_course(root or find_course(Path.cwd()))
+    try:
+        return load_course(root or find_course(Path.cwd()))
+    except UsageError as exc:  # its advice is the CLI's flag; a notebook has an argument and a variable instead
+        reason = str(exc).removesuffix("; use --course")
+        raise UsageError(f"{reason}; pass check(..., course='path/to/course') or set the environment variable "
+                         f"{COURSE_ENV}") from None
 
 
 def run_live_check(question: str | None = None, *, course: Course, exercise: str | None = None,

@@ -14,13 +14,7 @@ SECRET_ENV = "GRADER_SECRET"
 def resolve_secret(secret_file: Path | None, fallback: Path) -> tuple[bytes, str]:
     """The secret and where it came from: --secret-file, $GRADER_SECRET, or a file made once beside the reports."""
     if secret_file is not None:
-        try:
-            value = secret_file.read_bytes().strip()
-        except OSError as exc:
-            raise UsageError(f"cannot read the secret file {secret_file}: {exc.strerror}") from None
-        if len(value) < 16:
-            raise UsageError(f"the secret in {secret_file} is too short (at least 16 characters)")
-        return value, str(secret_file)
+        return read_secret_file(secret_file), str(secret_file)
     env = os.environ.get(SECRET_ENV)
     if env:
         return env.encode("utf-8"), f"${SECRET_ENV}"
@@ -30,3 +24,14 @@ def resolve_secret(secret_file: Path | None, fallback: Path) -> tuple[bytes, str
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return fallback.read_bytes().strip(), str(fallback)
+
+
+def read_secret_file(secret_file: Path) -> bytes:
+    """The secret in `secret_file` (surrounding whitespace ignored), at least 16 characters."""
+    try:
+        value = secret_file.read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the secret file {secret_file}: {exc.strerror}") from None
+    if len(value) < 16:
+        raise UsageError(f"the secret in {secret_file} is too short (at least 16 characters)")
+    return value

@@ -7,9 +7,10 @@ and keeps full marks everywhere else.
 
 from __future__ import annotations
 
+import difflib
 import secrets
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import nbformat
 from nbformat import NotebookNode
@@ -18,14 +19,15 @@ from .assign import build_exercise
 from .exercise import GradedNotebook, answer_templates, score_run
 from .jobs import NotebookJob, grade_notebooks
 from .course import Course, read_course_notebook
+from .errors import UsageError
 from .models import ExerciseResult
 from .options import GradingOptions, grading_options
 from .pool import default_torch_threads
 from .rubric import Rubric
-from .sandbox import Limits, resolve_isolation
 from .verify_variants import check_variants, variants
 
 Log = Callable[[str], None]
+RAN = "verify_ran"  # in a GradedNotebook's details here: the check ids of the tests that ran
 
 
 def automatic_score(result: ExerciseResult, rubric: Rubric) -> tuple[float, float]:
@@ -42,20 +44,37 @@ def with_wrong_solution(reference: NotebookNode, snippet: Path) -> NotebookNode:
     return nb
 
 
+def chosen_exercises(course: Course, exercises: Iterable[str] | None) -> list[str]:
+    """The exercises to verify, in the course's order: `exercises`, or all; an unknown id is a UsageError."""
+    if not exercises:
+        return list(course.rubrics)
+    for exercise in exercises:
+        if exercise not in course.rubrics:
+            meant = difflib.get_close_matches(exercise, list(course.rubrics), n=1)
+            raise UsageError(f"the course has no exercise {exercise!r}" + (f"; did you mean {meant[0]!r}?" if meant
+                             else f"; its exercises are {', '.join(course.rubrics)}"))
+    return [exercise for exercise in course.rubrics if exercise in exercises]
+
+
 def verify(course: Course, isolation: str = "auto", log: Log = print, secret: bytes | None = None,
-           workers: int = 1, torch_threads: int | None = None) -> list[str]:
-    """Run every verification; return one line per problem (empty when the material holds up).
+           workers: int = 1, torch_threads: int | None = None, exercises: Iterable[str] | None = None) -> list[str]:
+    """Run every verification, of `exercises` only when given; return one line per problem (empty when the
+    material holds up).
 
     The ~30 notebooks (a reference, a blank exercise and each known-wrong solution per exercise) are graded
-    on `workers` processes; the verdicts and their order do not depend on how many.
+    on `workers` processes; the verdicts and their order do not depend on how many. Hidden inputs are drawn
+    from `secret` (default: a new one, logged, so that the same inputs can be drawn again).
     """
-    secret = secret or secrets.token_hex(16).encode()
+    chosen = chosen_exercises(course, exercises)
+    if secret is None:
+        secret = secrets.token_hex(16).encode()
+        log(f"verify: secret for this run {secret.decode()} (to draw the same hidden inputs again, save it in a "
+            "file F and run grade verify --secret-file F)")
     options = grading_options(course, isolation=isolation, secret=secret,
                               torch_threads=torch_threads or default_torch_threads(workers))
-    log(f"verify: secret for this run {secret.decode()} (pass it to reproduce hidden inputs)")
-    references = {exercise: read_course_notebook(course.reference_notebook(exercise)) for exercise in course.rubrics}
+    references = {exercise: read_course_notebook(course.reference_notebook(exercise)) for exercise in chosen}
     jobs = []
-    for exercise in course.rubrics:
+    for exercise in chosen:
         jobs.append(_job(exercise, "reference", references[exercise]))
         blank_path = course.exercise_notebook(exercise)
         if blank_path.is_file():
@@ -67,9 +86,11 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
     graded = _grade_all(jobs, options, workers, log)
     problems: list[str] = check_variants(course, {(v.exercise, v.label): graded[v.exercise, v.label].result
                                                   for v in extra}, log)
-    for exercise, rubric in course.rubrics.items():
+    for exercise in chosen:
+        rubric = course.rubrics[exercise]
         problems += _check_sync(course, exercise, references[exercise])
         reference = graded[exercise, "reference"]
+        problems += _check_ids(exercise, rubric, reference)
         problems += _check_mapping(exercise, reference)
         got, full = automatic_score(reference.result, rubric)
         if got != full:
@@ -96,7 +117,8 @@ def _grade_all(jobs: list[NotebookJob], options: GradingOptions, workers: int,
     for done in grade_notebooks(jobs, options, workers):
         label = done.student.removeprefix("verify-")
         result = score_run(done.run, options, done.student, templates)
-        graded[done.exercise, label] = GradedNotebook(result, None, done.run.details())
+        ran = sorted(o.check_id for o in done.run.outcomes)  # every marked test that ran, in the rubric or not
+        graded[done.exercise, label] = GradedNotebook(result, None, {**done.run.details(), RAN: ran})
         got, full = automatic_score(result, options.course.rubrics[done.exercise])
         log(f"  {done.exercise} {label}: {got:g}/{full:g} automatic points")
     return graded
@@ -113,6 +135,24 @@ def _check_sync(course: Course, exercise: str, reference: NotebookNode) -> list[
     return []
 
 
+def _check_ids(exercise: str, rubric: Rubric, graded: GradedNotebook) -> list[str]:
+    """A check id that a check file marks but the rubric does not have; a rubric check that no test is marked as."""
+    if graded.result.status != "graded" or graded.details.get("collection_errors"):
+        return []  # said by _check_mapping; which tests ran is not known
+    ran, specs = set(graded.details.get(RAN, ())), rubric.checks()
+    unknown = sorted(ran - set(specs))
+    problems = []
+    for check_id in unknown:
+        meant = difflib.get_close_matches(check_id, list(specs), n=1)
+        problems.append(f"{exercise}: a check file marks check {check_id}, which the {exercise} rubric does not "
+                        "have" + (f" (did you mean {meant[0]}?)" if meant else ""))
+    for check_id, spec in specs.items():
+        if check_id not in ran:
+            problems.append(f"{exercise}: rubric check {check_id} has no test: none in rubrics/checks/{exercise}/ "
+                            f"is marked @check({spec.question!r}, {spec.name!r})")
+    return problems
+
+
 def _check_mapping(exercise: str, graded: GradedNotebook) -> list[str]:
     problems = []
     details = graded.details
@@ -123,9 +163,10 @@ def _check_mapping(exercise: str, graded: GradedNotebook) -> list[str]:
         problems.append(f"{exercise}: a check file does not load: {error.splitlines()[-1] if error else error}")
     for nodeid in details.get("unmapped_tests", []):
         problems.append(f"{exercise}: test {nodeid} is not marked with @check(question, name)")
+    ran = set(details.get(RAN, ()))
     for q in graded.result.questions:
         for c in q.checks:
-            if c.status == "error":
+            if c.status == "error" and (c.id in ran or RAN not in details):
                 detail = details.get("checks", {}).get(c.id, {}).get("detail", "")
                 problems.append(f"{exercise}: check {c.id} errored on the reference: {c.message} {detail[-300:]}")
     return problems

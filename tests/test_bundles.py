@@ -117,6 +117,10 @@ def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret
     readme = texts["README.md"]
     assert f"pip install torch=={TORCH}" in readme and "pip install ./grader-src" in readme
     assert "grade check exercises/01_autograd.ipynb" in readme
+    assert "pip install jupyterlab" in readme and "jupyter lab exercises/" in readme  # how to work on them
+    hand_in = readme[readme.index("## Hand in your work"):]
+    assert "Restart Kernel and Run All Cells" in hand_in and "`01_autograd.ipynb`" in hand_in
+    assert "under their own names" in hand_in
 
 
 def test_student_rubrics_keep_points_and_hidden_counts_but_no_hidden_names_or_hints(project, student_bundle):

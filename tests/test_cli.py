@@ -255,3 +255,73 @@ def test_grading_options_builder(project):
                              warm_start=False)
     assert public.isolation is report and public.course is options.course
     assert public.limits == Limits(cell_timeout=5) and public.visibilities == ("public",) and not public.warm_start
+
+
+# -- the terminal and the CLI (issue 17) -----------------------------------------------------------------------------
+@pytest.mark.parametrize("typed, meant", [("verfiy", "verify"), ("chek", "check"), ("exprot", "export")])
+def test_a_mistyped_command_suggests_the_one_meant(tmp_path, monkeypatch, typed, meant):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(typed)
+    assert result.exit_code == EXIT_USAGE
+    assert f"no command or path {typed!r}; did you mean `main {meant}`?" in result.output  # CliRunner names it main
+    assert "submissions folder not found" not in result.output
+
+
+def test_a_mistyped_export_target_suggests_the_one_meant(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("export", "gradescop", "out.zip")
+    assert result.exit_code == EXIT_USAGE and "export gradescope`?" in result.output
+
+
+def test_a_folder_named_like_a_command_is_still_graded_as_submissions(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "chek" / "someone").mkdir(parents=True)
+    result = invoke("chek", "--course", str(project), "--out", str(tmp_path / "o"), "--isolation", "none")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o" / "someone" / "report.json").is_file()
+
+
+def test_grade_submissions_finds_the_course_above_them(project, tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    shutil.copytree(project / "rubrics", course / "rubrics")
+    (course / "term1" / "submissions" / "someone").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = invoke(str(course / "term1" / "submissions"), "--isolation", "none")
+    assert result.exit_code == 0, result.output
+    report = json.loads((course / "term1" / "graded" / "someone" / "report.json").read_text(encoding="utf-8"))
+    assert [e["id"] for e in report["exercises"]] == ["autograd", "logistic_regression"]
+    assert "1 student(s): 0 notebook(s) to run" in result.output  # a line per student when not a terminal
+    assert "[1/1] someone: 0/100 (nothing to run)" in result.output
+
+
+def test_grade_submissions_without_a_course_anywhere_says_so(tmp_path, monkeypatch):
+    (tmp_path / "subs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = invoke("subs")
+    assert result.exit_code == EXIT_USAGE
+    assert "no course folder (one holding rubrics/) at or above" in one_line_error(result)
+
+
+def test_a_failed_run_leaves_no_stray_secret(project, tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADER_SECRET", raising=False)
+    result = invoke(str(tmp_path / "nope"), "--course", str(project), "--out", str(tmp_path / "new"))
+    assert result.exit_code == EXIT_USAGE
+    assert not (tmp_path / "new").exists()  # OUT did not exist: it is gone again
+    (tmp_path / "kept" / "notes").mkdir(parents=True)
+    result = invoke(str(tmp_path / "nope"), "--course", str(project), "--out", str(tmp_path / "kept"))
+    assert result.exit_code == EXIT_USAGE
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes"]  # OUT was there: only ours goes
+
+
+def test_a_run_that_wrote_reports_keeps_its_secret(project, tmp_path, monkeypatch):
+    import grader.batch
+
+    monkeypatch.delenv("GRADER_SECRET", raising=False)
+    (tmp_path / "subs" / "someone").mkdir(parents=True)
+    monkeypatch.setattr(grader.batch, "rebuild_gradebook", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    result = invoke(str(tmp_path / "subs"), "--course", str(project), "--out", str(tmp_path / "o"),
+                    "--isolation", "none")
+    assert result.exit_code == EXIT_INTERRUPTED
+    assert (tmp_path / "o" / "someone" / "report.json").is_file()
+    assert (tmp_path / "o" / ".instructor" / "secret").is_file()  # the report's hidden inputs came from it

@@ -103,6 +103,22 @@ def test_run_live_check_says_what_it_cannot_resolve(course):
         run_live_check(course=course, namespace={})
 
 
+def test_no_course_folder_is_advice_for_a_notebook_not_for_the_cli(tmp_path, monkeypatch):
+    from grader.live import COURSE_ENV, live_course
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(COURSE_ENV, raising=False)
+    for attempt in (lambda: live_course(), lambda: live_course(tmp_path)):
+        with pytest.raises(UsageError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert "--course" not in message
+        assert "course='path/to/course'" in message and COURSE_ENV in message
+    monkeypatch.setenv(COURSE_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(UsageError, match=f"not a course folder.*{COURSE_ENV}"):
+        live_course()
+
+
 @pytest.mark.slow
 def test_check_in_a_real_jupyter_kernel_shows_html_with_a_text_fallback(project):
     from jupyter_client.manager import start_new_kernel

@@ -153,3 +153,61 @@ def test_grade_check_in_a_student_bundle_needs_no_secret_hidden_checks_or_refere
     assert "正式评分时，以下题目还会运行隐藏检查" in out
     after = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*") if "__pycache__" not in p.parts)
     assert after == before  # no secret file, no reports: a self-check leaves nothing behind
+
+
+# -- points, no sentence said twice, a log 80 columns wide (issue 17) ------------------------------------------------
+def test_a_self_check_shows_points_overall_and_per_check(course):
+    check = lr_self_check(course)
+    text = render_text(check, course)
+    assert "Points: 3/10 · 1/3 public checks pass" in text
+    assert "[passed] lesson_configs (3/3)" in text and "[failed] five_plots (0/4)" in text
+    assert "Points: 3/10" in render_html(check, course)
+    assert "分数: 3/10 · 公开检查通过 1/3" in render_text(check, course, "zh")
+
+
+def repeating_check(message: str, hint: str) -> SelfCheck:
+    result = ExerciseResult("demo", "graded", "graded", (QuestionResult("double", "double", (
+        CheckResult("demo.double.lesson", "failed", 0, 2, "public", message, hint),)),))
+    return SelfCheck(result, demo_rubric())
+
+
+def demo_rubric():
+    from grader.rubric import CheckSpec, Question, Rubric
+
+    lesson = CheckSpec("demo", "double", "lesson", 2.0, "public", "h")
+    return Rubric("demo", "demo", "demo.ipynb", (Question("double", "double", (lesson,), ()),), Path("demo.toml"))
+
+
+@pytest.mark.parametrize("message, hint, shown_hint", [
+    ("double(2) returned 5. Return 2 * x.", "Return 2 * x.", None),
+    ("double(2) returned 5. Return 2 * x.", "Return 2 * x. The lesson printed 4.", "The lesson printed 4."),
+    ("double(2) returned 5", "double(2) returned 5", None),
+    ("double(2) returned 5", "Return 2 * x.", "Return 2 * x."),
+])
+def test_a_hint_never_repeats_what_the_message_says(message, hint, shown_hint):
+    text = render_text(repeating_check(message, hint))
+    assert text.count(message) == 1
+    if shown_hint is None:
+        assert "Hint:" not in text
+    else:
+        assert f"Hint: {shown_hint}" in text and text.count(hint.split(".")[0]) == 1
+
+
+def test_grade_check_output_is_readable_in_an_80_column_log(project, course, monkeypatch):
+    import grader.selfcheck
+
+    long = ("weighted_backward(1., 2., (1., 2.)) should return tensor([9.]) but returned tensor([7.]) = 5 + 2, "
+            "the unweighted sum: gradient= weights each output.")
+    result = ExerciseResult("demo", "graded", "graded", (QuestionResult("double", "double", (
+        CheckResult("demo.double.lesson", "failed", 0, 2, "public", long, "Pass gradient= to backward."),)),))
+    monkeypatch.setattr(grader.selfcheck, "check_notebook", lambda *a, **k: SelfCheck(result, demo_rubric()))
+    notebook = project / "examples" / "submissions" / "bob" / "01_autograd.ipynb"
+    out = CliRunner(env={"COLUMNS": "80"}).invoke(main, ["check", str(notebook), "--course", str(project)],
+                                                  catch_exceptions=False).output
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), out
+    assert "┃" not in out and "│" not in out  # no table whose narrow columns wrap a message word by word
+    message_lines = [line for line in lines if line.startswith("      ")]
+    assert len(message_lines) == 4 and min(len(line.split()) for line in message_lines[:2]) > 5, out
+    assert message_lines[-1] == "      Hint: Pass gradient= to backward."
+    assert "Points: 0/2 · 0/1 public checks pass" in out and "[failed] lesson (0/2)" in out

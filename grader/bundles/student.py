@@ -36,7 +36,17 @@ What you need to do the exercises of this course and check them yourself before 
 python3 -m venv .venv && . .venv/bin/activate      # Python 3.11 or newer
 pip install torch=={torch} --index-url https://download.pytorch.org/whl/cpu
 pip install ./{source}
+pip install jupyterlab                              # or: pip install notebook (the classic Jupyter)
 ```
+
+## Work on the notebooks
+
+```bash
+jupyter lab exercises/                              # opens in your browser; or: jupyter notebook exercises/
+```
+
+Write your code where a cell says `TODO`, in the notebook itself: keep its file name and do not remove
+cells. VS Code's notebook editor works as well (select the `.venv` interpreter as its kernel).
 
 ## Check a notebook
 
@@ -49,6 +59,16 @@ with hints for those that do not. It exits 0 when every public check passes. Hid
 grading time, on other inputs: passing the public checks does not guarantee full marks. Written answers
 are scored by your instructor. In Jupyter, `from grader import check; check("question")` checks the live
 notebook (run it from this folder or below).
+
+## Hand in your work
+
+1. In Jupyter, *Kernel → Restart Kernel and Run All Cells*: grading runs your notebook from the top in a
+   fresh kernel, so it must run that way without errors (and within the time limit), not only cell by cell.
+2. Save it (*File → Save*), then run `grade check` on it one last time.
+3. Upload each completed notebook from `exercises/` ({notebooks}) to the assignment of its exercise
+   where your instructor collects them (for instance on Canvas or Moodle): the `.ipynb` files themselves,
+   under their own names, not zipped, not exported as PDF or HTML. If your notebook reads a file of your own
+   (one it does not write itself), upload that file with it.
 """
 
 

@@ -6,6 +6,8 @@ language, and renders its `SelfCheckView` (reporters/view.py). JUnit XML is in r
 
 from __future__ import annotations
 
+import re
+import textwrap
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +29,26 @@ def _detail(check: CheckView, lang: str) -> str:
         return i18n.ui("needs_reference", lang)
     if check.status == "passed":
         return ""
-    hint = check.hint
-    return check.message + (f"\n{i18n.ui('hint', lang)}: {hint}" if hint and hint != check.message else "")
+    hint = new_sentences(check.hint, check.message)
+    return check.message + (f"\n{i18n.ui('hint', lang)}: {hint}" if hint else "")
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+
+
+def _said(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def new_sentences(hint: str, message: str) -> str:
+    """The sentences of `hint` that `message` does not already say (a check may quote its hint); a very short
+    sentence is kept, as finding it inside the message says little."""
+    said = _said(message)
+    if not hint.strip() or _said(hint) in said:
+        return ""
+    sentences = [s for s in _SENTENCE_END.split(hint.strip()) if s.strip()]
+    kept = [s for s in sentences if len(_said(s)) < 8 or _said(s) not in said]
+    return hint if len(kept) == len(sentences) else " ".join(kept)
 
 
 def _hidden_text(view: SelfCheckView) -> str:
@@ -49,6 +69,15 @@ def _summary(view: SelfCheckView) -> str:
                    total=len(auto))
 
 
+def _points_summary(view: SelfCheckView) -> str:
+    """`Points: 4/6 · 4/6 public checks pass`."""
+    return f"{i18n.ui('points', view.lang)}: {view.score:g}/{view.max_score:g} · {_summary(view)}"
+
+
+def _points(check: CheckView) -> str:
+    return "" if check.status == "manual" else f"{check.points:g}/{check.max_points:g}"
+
+
 def _verdict(view: SelfCheckView) -> str:
     return i18n.ui("selfcheck_all_pass" if view.passed else "selfcheck_some_fail", view.lang)
 
@@ -57,21 +86,26 @@ def _cell(view: SelfCheckView, index: int) -> str:
     return i18n.ui("cell", view.lang, index=index)
 
 
-def render_text(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
-    """Plain text (the Jupyter fallback and logs)."""
+def render_text(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG,
+                width: int | None = None) -> str:
+    """Plain text (the Jupyter fallback and logs); with `width`, lines are wrapped to it (a CI log)."""
     view = self_check_view(check, course, lang)
-    lines = [_title(view), _summary(view)]
+    wrap = (lambda text, indent="": textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent,
+                                                  break_long_words=False, break_on_hyphens=False)) \
+        if width else (lambda text, indent="": indent + text)
+    lines = [wrap(_title(view)), wrap(_points_summary(view))]
     if view.status != "graded":
-        lines.append(f"{view.status_label}: {view.message}")
+        lines.append(wrap(f"{view.status_label}: {view.message}"))
     for q in view.questions:
         if not q.checks:
             continue
-        lines.append(f"\n{q.title}")
+        lines.append("\n" + wrap(q.title))
         for c in q.checks:
-            shown = "".join(f"\n      {d}" for d in _detail(c, lang).splitlines() if d)
-            lines.append(f"  [{c.status_label}] {c.name}{shown}")
-    lines += [f"{_cell(view, index)}: {message}" for index, message in view.cells]
-    lines += ["", _hidden_text(view), _verdict(view)]
+            points = f" ({_points(c)})" if _points(c) else ""
+            lines.append(wrap(f"[{c.status_label}] {c.name}{points}", "  "))
+            lines += [wrap(d, "      ") for d in _detail(c, lang).splitlines() if d]
+    lines += [wrap(f"{_cell(view, index)}: {message}") for index, message in view.cells]
+    lines += ["", wrap(_hidden_text(view)), wrap(_verdict(view))]
     return plain("\n".join(lines))
 
 
@@ -93,7 +127,7 @@ def render_html(check: SelfCheck, course: Any | None = None, lang: str = i18n.DE
     notes = "".join(f"<li>{escape(_cell(view, i))}: {escape(m)}</li>" for i, m in view.cells)
     status = "" if view.status == "graded" else f'<p style="color:#c62828">{escape(view.message)}</p>'
     return (f'<div class="grader-selfcheck"><p><b>{escape(_title(view))}</b>'
-            f' — {escape(_summary(view))}</p>{status}'
+            f' — {escape(_points_summary(view))}</p>{status}'
             f'<table>{"".join(rows)}</table>' + (f"<ul>{notes}</ul>" if notes else "")
             + f'<p>{escape(_hidden_text(view))}</p><p><b>{escape(_verdict(view))}</b></p></div>')
 
@@ -104,14 +138,15 @@ def rich_table(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEF
     from rich.text import Text
 
     view = self_check_view(check, course, lang)
-    table = Table(title=Text(plain(_title(view))), caption=Text(plain(_summary(view))), show_lines=False)
-    for key in ("question", "check", "status", "message"):
-        table.add_column(for_terminal(i18n.ui(key, lang)), overflow="fold")
+    table = Table(title=Text(plain(_title(view))), caption=Text(plain(_points_summary(view))), show_lines=False)
+    for key in ("question", "check", "status", "points", "message"):
+        table.add_column(for_terminal(i18n.ui(key, lang)), overflow="fold", justify="right" if key == "points" else "left")
     style = {"passed": "green", "unavailable": "yellow", "manual": "magenta"}
     for q in view.questions:
         for n, c in enumerate(q.checks):
             table.add_row(Text(plain(q.title) if n == 0 else ""), Text(plain(c.name)),
-                          Text(plain(c.status_label), style=style.get(c.status, "red")), Text(plain(_detail(c, lang))))
+                          Text(plain(c.status_label), style=style.get(c.status, "red")), _points(c),
+                          Text(plain(_detail(c, lang))))
     out: list[Any] = []
     if view.status != "graded":
         out.append(Text(plain(f"{view.status_label}: {view.message}"), style="red"))
@@ -139,8 +174,7 @@ def render_markdown(check: SelfCheck, course: Any | None = None, lang: str = i18
               "|---|---|---|---:|---|"]
     for q in view.questions:
         for c in q.checks:
-            score = "" if c.status == "manual" else f"{c.points:g}/{c.max_points:g}"
-            lines.append(f"| {_md(q.title)} | {_md(c.name)} | {_md(c.status_label)} | {score} | "
+            lines.append(f"| {_md(q.title)} | {_md(c.name)} | {_md(c.status_label)} | {_points(c)} | "
                          f"{_md(_detail(c, lang))} |")
     lines += ["", _md(_hidden_text(view)), ""]
     return "\n".join(lines) + "\n"
