@@ -98,4 +98,4 @@ def test_summary_renders_and_links_feedback(graded, tmp_path):
     found = load(page, tmp_path)
     assert found["fetched"] == "0" and int(found["svgs"]) == 1
     assert "Class summary" in found["text"] and "autograd.grad_tensors.lesson_value" in found["text"]
-    assert 'href="%E5%BC%A0%E4%BC%9F/feedback.html"' in page.read_text(encoding="utf-8")
+    assert 'href="students/%E5%BC%A0%E4%BC%9F/feedback.html"' in page.read_text(encoding="utf-8")

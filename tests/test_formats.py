@@ -152,14 +152,13 @@ def test_grade_export_rewrites_feedback_in_chinese_after_the_due_date(project, t
 
 def test_grade_export_renders_message_codes_in_chinese_and_version_1_reports_as_they_are(project, tmp_path):
     out = graded_folder(tmp_path / "graded", {"ada": report("ada"), "old": report("old", version=1)})
-    result = CliRunner().invoke(main, ["export", str(out), "--course", str(project), "--lang", "zh",
-                                       "--format", "gradescope"], catch_exceptions=False)
+    result = invoke("export", str(out), "--course", str(project), "--lang", "zh", "--format", "gradescope")
     assert result.exit_code == 0, result.output
-    new = (out / "ada" / "feedback.md").read_text(encoding="utf-8")
-    old = (out / "old" / "feedback.md").read_text(encoding="utf-8")
+    new = (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
+    old = (out / "students" / "old" / "feedback.md").read_text(encoding="utf-8")
     assert "未作答（答题单元格为空或未修改）" in new and "该单元格运行 60 秒后被中断" in new
     assert "no answer written (the answer cell is empty or unchanged)" in old and "old 的作业反馈" in old
-    results = json.loads((out / "ada" / "results.json").read_text(encoding="utf-8"))
+    results = json.loads((out / "students" / "ada" / "results.json").read_text(encoding="utf-8"))
     assert "已评分；1 个单元格有问题" in results["output"]
 
 
