@@ -1,0 +1,56 @@
+"""What the LMS and the course say about a student, added to their report: identity and lateness.
+
+`lms_context` gathers, once per batch, the identities of the last unpacked zip (grader/roster.py), the
+roster, the instructor's late-days list and course.toml's settings; `annotate` adds to one report dict its
+`lms` object (system, id, the zip's name, the roster's real name, LATE) and the late policy (grader/late.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .course import Course, CourseSettings
+from .late import LateList, apply_late, lateness, read_late_days
+from .roster import Identity, identities, read_roster
+
+
+@dataclass(frozen=True)
+class LmsInputs:
+    """The instructor's files: `--roster` and `--late-days`."""
+
+    roster: Path | None = None
+    late_days: Path | None = None
+
+
+@dataclass(frozen=True)
+class LmsContext:
+    settings: CourseSettings = CourseSettings()
+    people: dict[str, Identity] = field(default_factory=dict)
+    late_days: LateList = field(default_factory=dict)
+
+
+def lms_context(intake_dir: Path, course: Course, inputs: LmsInputs | None) -> LmsContext:
+    """Read the intake manifest, the roster and the late-days list (UsageError for an unusable file)."""
+    inputs = inputs or LmsInputs()
+    roster = read_roster(inputs.roster) if inputs.roster else {}
+    late_days = read_late_days(inputs.late_days) if inputs.late_days else {}
+    return LmsContext(getattr(course, "settings", CourseSettings()), identities(intake_dir, roster), late_days)
+
+
+def annotate(data: dict[str, Any], context: LmsContext, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Add the student's `lms` identity and the late policy to a report dict (in place; returned)."""
+    student = data["student"]
+    identity = context.people.get(student)
+    if identity is not None and identity.as_dict():
+        data["lms"] = identity.as_dict()
+    late = {}
+    for ex in data["exercises"]:
+        found = lateness(student, ex["id"], ex.get("notebook"), identity, context.settings, context.late_days)
+        if found is not None:
+            late[ex["id"]] = found
+            if found.source == "lms" and warn:
+                warn(f"student {student}: {ex['id']} is marked LATE by Canvas, days late unknown: counted as 1 "
+                     "(give them with --late-days FILE)")
+    return apply_late(data, late, context.settings.late)
