@@ -54,3 +54,22 @@ def annotate(data: dict[str, Any], context: LmsContext, warn: Callable[[str], No
                 warn(f"student {student}: {ex['id']} is marked LATE by Canvas, days late unknown: counted as 1 "
                      "(give them with --late-days FILE)")
     return apply_late(data, late, context.settings.late)
+
+
+def who(report: dict[str, Any]) -> str:
+    """The student's name as the LMS and roster know it, `LATE` when Canvas said so; "" when unknown.
+    Student-controlled text: escape it where it is shown (grader/textsafe.py, html.escape)."""
+    lms = report.get("lms", {})
+    return " ".join(filter(None, [lms.get("real_name") or lms.get("name", ""), "LATE" if lms.get("late") else ""]))
+
+
+def late_lines(report: dict[str, Any]) -> list[str]:
+    """One line per late exercise: days, the part taken, the score after and before the policy."""
+    lines = []
+    for ex in report["exercises"]:
+        late = ex.get("late")
+        if late:
+            days = f"{late['days']} day{'s' * (late['days'] != 1)}"
+            lines.append(f"{ex['id']}: {days} late, {late['penalty'] * 100:g}% taken by the late policy: "
+                         f"{ex['final_score']:g}/{ex['max_score']:g} (before: {ex['score']:g})")
+    return lines

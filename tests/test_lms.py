@@ -248,3 +248,23 @@ def test_grade_export_moodle_writes_the_filled_worksheet(tmp_path):
     (tmp_path / "other.csv").write_text("a,b\n", encoding="utf-8")
     bad = invoke("export", "moodle", str(out), "--worksheet", str(tmp_path / "other.csv"))
     assert bad.exit_code != 0 and "not a Moodle grading worksheet" in bad.output
+
+
+def test_feedback_and_summary_name_the_student_and_the_late_policy_escaped(tmp_path, course):
+    from grader.export import ExportOptions, write_exports
+
+    reports = _late_reports()
+    reports[0]["lms"]["real_name"] = "<script>alert(1)</script>"
+    out = graded_folder(tmp_path / "out", {r["student"]: r for r in reports})
+    write_exports(out, reports, course, ExportOptions())
+    from grader.layout import OutLayout
+
+    layout = OutLayout(out)
+    html = layout.feedback_html("12345").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; LATE" in html and "<script>" not in html
+    assert "autograd: 3 days late, 30% taken by the late policy: 11.2/16 (before: 16)" in html
+    md = layout.feedback_html("12345").with_suffix(".md").read_text(encoding="utf-8")
+    assert "\\<script\\>" in md and "3 days late" in md
+    summary = layout.summary().read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; LATE · 11.2 after the late policy" in summary
+    assert "doejane" in summary
