@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import json
 import zipfile
 from datetime import datetime
 from pathlib import Path
