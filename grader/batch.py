@@ -43,7 +43,8 @@ from .models import ExerciseRun, StudentReport
 from .notebook import exercise_id_from_filename, exercise_id_of, load_notebook
 from .options import GradingOptions
 from .reporters.gradebook import write_gradebook
-from .reporters.json_report import write_report
+from .lms import LmsContext, LmsInputs, annotate, lms_context
+from .reporters.json_report import report_to_dict, write_report_data
 from .scorestore import notebook_print
 
 
@@ -160,8 +161,10 @@ def keep_outputs(layout: OutLayout, cache: ResultCache, job: NotebookJob, key: s
     return result
 
 
-def write_student(plan: _Plan, options: GradingOptions, layout: OutLayout, templates: dict[str, str]) -> dict[str, Any]:
-    """Score a student's runs and write their report and the instructor's details, both atomically."""
+def write_student(plan: _Plan, options: GradingOptions, layout: OutLayout, templates: dict[str, str],
+                  context: LmsContext | None = None, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Score a student's runs and write their report (with what the LMS and course.toml say: grader/lms.py)
+    and the instructor's details, both atomically."""
     student = plan.submission.student
     results = [score_run(plan.runs[exercise], options, student, templates, notebook_print(plan.notebooks.get(exercise)))
                for exercise in options.course.rubrics]
@@ -171,7 +174,8 @@ def write_student(plan: _Plan, options: GradingOptions, layout: OutLayout, templ
             details[exercise] = {**run.details(), "cached": exercise in plan.cached}
     report = StudentReport(student, tuple(results), options.isolation.as_dict(), __version__,
                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    data = write_report(report, layout.report(student))
+    data = annotate(report_to_dict(report), context or LmsContext(options.course.settings), warn)
+    write_report_data(data, layout.report(student))
     write_atomic(layout.details(student), json.dumps(details, ensure_ascii=False, indent=2, default=str), mode=0o600)
     return data
 
@@ -207,7 +211,8 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                 instrumentation: Instrumentation | None = None,
                 manual_import: Path | None = None,
                 on_planned: Callable[[list[NotebookJob], list[tuple[str, str]]], None] | None = None,
-                on_job: Callable[[JobResult], None] | None = None) -> list[dict[str, Any]]:
+                on_job: Callable[[JobResult], None] | None = None,
+                lms_inputs: LmsInputs | None = None) -> list[dict[str, Any]]:
     """Grade every submission under `root` into `out_dir`; one student's failure never stops the batch.
 
     `root` may also be a Canvas or Moodle submissions zip: it is unpacked into OUT's intake folder
@@ -220,6 +225,7 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
 
     Scores a person gave are read from OUT's score store on every run (`manual_import`, a CSV or TOML file, is
     validated and imported into it first: grader/manual.py).
+    `lms_inputs` (roster, late-days list) with the zip's names and course.toml go into each report (grader/lms.py).
     `on_planned` gets the jobs to run and the (student, exercise) pairs taken from the cache; `on_job` each job's
     result as it arrives (grader/progress.py shows both).
     """
@@ -242,6 +248,7 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
             warn(f"student {student}: moved from the old OUT layout to "
                  f"{layout.student_dir(student).relative_to(layout.root)}/")
         layout.record_students([s.student for s in submissions])
+        context = lms_context(layout.intake_dir(), course, lms_inputs)
         if on_start:
             on_start(len(submissions))
         cache = ResultCache(layout, enabled=use_cache)
@@ -253,7 +260,7 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
         reports: dict[str, dict[str, Any]] = {}
 
         def finish(plan: _Plan) -> None:
-            reports[plan.submission.student] = data = write_student(plan, options, layout, templates)
+            reports[plan.submission.student] = data = write_student(plan, options, layout, templates, context, warn)
             if on_done:
                 on_done(data)
 

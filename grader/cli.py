@@ -46,10 +46,13 @@ def _found_course(course_dir: Path | None, start: Path) -> Any:
     return _course(course_dir)
 
 
-def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> Any:
+def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any, course: Any = None) -> Any:
+    """The export options; without --due, course.toml's last due date (every exercise due) is the due date."""
     from .export import ExportOptions
     from .reporters.view import due_date_passed
 
+    if due is None and course is not None:
+        due = course.settings.last_due()
     return ExportOptions(lang, tuple(dict.fromkeys(formats)), after_due_date or due_date_passed(due))
 
 
@@ -119,17 +122,23 @@ def main() -> None:
               help="Grade every notebook again, even those unchanged since the last run into OUT (see README).")
 @click.option("--cold-start", is_flag=True,
               help="Start every kernel from scratch instead of forking it from a warm kernel factory (see README).")
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="The LMS's gradebook export (or Moodle's grading worksheet): maps the ids to real names.")
+@click.option("--late-days", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="CSV student,days[,exercise]: days late where the submissions do not say (see README).")
 @export_options
 def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolation: str, secret_file: Path | None,
         manual_file: Path | None, cell_timeout: float, notebook_timeout: float, memory_mb: int,
         workers: int | None, torch_threads: int | None, executor: str, scheduler: str | None, no_cache: bool,
-        cold_start: bool, formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any) -> None:
+        cold_start: bool, roster: Path | None, late_days: Path | None, formats: tuple[str, ...], lang: str,
+        after_due_date: bool, due: Any) -> None:
     """Grade every submission in SUBMISSIONS: a folder per student, a notebook file per student, or the
     "download all submissions" zip of Canvas or Moodle (unpacked into OUT/.instructor/intake/)."""
     from .batch import grade_batch
     from .export import write_exports
     from .files import check_writable
     from .layout import OutLayout
+    from .lms import LmsInputs
     from .options import grading_options
     from .probe import probe_line
     from .progress import BatchProgress
@@ -147,7 +156,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
     if executor == "dask":
         torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
     workers, torch_threads = _workers(workers, torch_threads)
-    exports = _export_options(formats, lang, after_due_date, due)
+    exports = _export_options(formats, lang, after_due_date, due, course)
     layout = OutLayout(out_dir)
     progress = BatchProgress(err, workers)
     with undone_unless_graded(layout, progress):
@@ -166,7 +175,8 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
             reports = grade_batch(submissions, out_dir, options, on_start=start,
                                   on_done=progress.student_done, workers=workers, use_cache=not no_cache,
                                   on_warning=_warn, executor=remote, manual_import=manual_file,
-                                  on_planned=progress.planned, on_job=progress.notebook_done)
+                                  on_planned=progress.planned, on_job=progress.notebook_done,
+                                  lms_inputs=LmsInputs(roster, late_days))
     err.print(for_terminal(progress.summary()), highlight=False)
     written = write_exports(out_dir, reports, course, exports)
     out.print(results_table(reports, list(course.rubrics), out_dir))
@@ -174,22 +184,35 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
 
 
 def results_table(reports: list[dict[str, Any]], exercises: list[str], out_dir: Path) -> Table:
-    """The batch's terminal table; student ids are shown as text (no markup, no control characters)."""
+    """The batch's terminal table; student ids and names are shown as text (no markup, no control characters).
+
+    A `name` column (the roster's name, else the zip's, `LATE` when Canvas said so) when the LMS named anyone."""
     table = Table(title=for_terminal(f"{len(reports)} submission(s) graded -> {out_dir}"))
     table.add_column("student")
+    named = any(r.get("lms") for r in reports)
+    if named:
+        table.add_column("name")
     table.add_column("score", justify="right")
     for exercise in exercises:
         table.add_column(for_terminal(exercise))
     for r in reports:
         cells = [_score(e) + ("" if e["status"] == "graded" else f" ({e['status']})") for e in r["exercises"]]
-        table.add_row(for_terminal(r["student"]), _score(r), *cells)
+        lms = r.get("lms", {})
+        name = [for_terminal(" ".join(filter(None, [lms.get("real_name") or lms.get("name", ""),
+                                                     "LATE" if lms.get("late") else ""])))] if named else []
+        table.add_row(for_terminal(r["student"]), *name, _score(r), *cells)
     return table
 
 
 def _score(entry: dict[str, Any]) -> str:
-    """`90/100`, or `90/100 (+10 pending)` while points await a person's score."""
+    """`90/100`, `90/100 (+10 pending)` while points await a person's score, `72/100 (2 days late, raw 90)`."""
     pending = entry.get("pending", 0)
-    return f"{entry['score']:g}/{entry['max_score']:g}" + (f" (+{pending:g} pending)" if pending else "")
+    late = entry.get("late")
+    final = entry.get("final_score", entry["score"])
+    text = f"{final:g}/{entry['max_score']:g}" + (f" (+{pending:g} pending)" if pending else "")
+    if late:
+        return text + f" ({late['days']} day{'s' * (late['days'] != 1)} late, raw {entry['score']:g})"
+    return text + (f" (raw {entry['score']:g})" if final != entry["score"] else "")
 
 
 def _warn(line: str) -> None:
@@ -302,6 +325,7 @@ def export_group() -> None:
     \b
     grade export OUT                       same as `grade export reports OUT`
     grade export reports OUT               rewrite feedback, summary and --format files from the reports in OUT
+    grade export moodle OUT --worksheet F  Moodle's grading worksheet F with the grades filled in
     grade export gradescope OUT.zip        the Gradescope autograder (hidden checks and secret inside)
     grade export student OUT_DIR|OUT.zip   what students receive: exercises, public checks, the grader
     """
@@ -317,8 +341,35 @@ def export_cmd(out_dir: Path, course_dir: Path, formats: tuple[str, ...], lang: 
     from .export import load_reports, write_exports
 
     course = _course(course_dir)
-    written = write_exports(out_dir, load_reports(out_dir), course, _export_options(formats, lang, after_due_date, due))
+    written = write_exports(out_dir, load_reports(out_dir), course,
+                            _export_options(formats, lang, after_due_date, due, course))
     _print_written(out_dir, written)
+
+
+@export_group.command("moodle")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--worksheet", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="The assignment's grading worksheet as Moodle downloaded it (one per Moodle assignment).")
+@click.option("--exercise", default=None, metavar="ID",
+              help="Grade with this exercise's score. Default: the total over every exercise.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the filled worksheet goes. Default: OUT/moodle_<worksheet name>.")
+def export_moodle_cmd(out_dir: Path, worksheet: Path, exercise: str | None, output: Path | None) -> None:
+    """Fill Moodle's offline grading worksheet with the scores in OUT (after the late policy), for "Upload
+    grading worksheet"."""
+    from .export import load_reports
+    from .reporters.moodle import write_moodle_worksheet
+
+    reports = load_reports(out_dir)
+    if exercise is not None and not any(ex["id"] == exercise for r in reports for ex in r["exercises"]):
+        raise UsageError(f"no exercise {exercise!r} in the reports in {out_dir}")
+    target = output or out_dir / f"moodle_{worksheet.name}"
+    result = write_moodle_worksheet(worksheet, reports, target, exercise)
+    for student in result.not_in_worksheet:
+        _warn(f"student {student}: graded but not in the worksheet (not a Moodle participant id?)")
+    for student in result.locked:
+        _warn(f"student {student}: the worksheet says the grade cannot be changed; left as it was")
+    out.print(f"wrote {for_terminal(str(target))} ({result.graded} grade(s) filled in)", highlight=False)
 
 
 @export_group.command("gradescope")

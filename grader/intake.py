@@ -53,6 +53,7 @@ import stat
 import time
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
@@ -344,9 +345,17 @@ def _manifest(zip_path: Path, result: IntakeResult) -> dict[str, Any]:
     return {"source": str(zip_path), "lms": result.lms, "students": {
         student: {"name": files[0].display if files else "", "late": any(f.late for f in files),
                   "problems": result.problems.get(student, []),
-                  "files": [{"file": f.name, "entry": f.entry} for f in files],
+                  "files": [_file_entry(result.lms, f) for f in files],
                   "dropped": [{"entry": d.entry, "kept_instead": k.entry} for d, k in result.dropped.get(student, [])]}
         for student, files in sorted(result.students.items())}}
+
+
+def _file_entry(lms: str, f: LmsFile) -> dict[str, Any]:
+    """A kept file; `modified` (the zip's local time, no zone) only for Moodle, whose entries keep the file's time."""
+    entry: dict[str, Any] = {"file": f.name, "entry": f.entry, "late": f.late}
+    if lms == "moodle" and f.mtime:
+        entry["modified"] = datetime.fromtimestamp(f.mtime).isoformat(timespec="seconds")
+    return entry
 
 
 def intake_students(intake_dir: Path, lms: str) -> set[str]:

@@ -5,7 +5,8 @@ column name creates the assignment; an existing assignment's name updates it), a
 `Points Possible` row. The student id (the submission's folder or file name) fills `Student`,
 `SIS User ID` and `SIS Login ID`, so Canvas matches it by either SIS id, else by name; `ID` (Canvas's
 internal number) is left empty. Students graded from a Canvas submissions zip (grader/intake.py) are
-named by their Canvas user id: for them that id fills `ID` and the SIS columns stay empty.
+named by their Canvas user id: for them that id fills `ID` and the SIS columns stay empty. Scores are
+after the late policy (course.toml, grader/late.py): a late exercise's `final_score`.
 
 Student cells go through grader/textsafe.py (`csv_cell`): one that a spreadsheet could run as a formula, or
 a student named `Points Possible`, gets a leading `'` (and quotes), so no student id forges a formula or
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Collection
 
 from ..files import write_atomic
+from ..late import final_score
 from ..textsafe import Verbatim, csv_text
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -32,7 +34,7 @@ def canvas_csv(reports: list[dict[str, Any]], exercises: list[tuple[str, float]]
     rows: list[list[Any]] = [[*HEADER, *[exercise for exercise, _ in exercises]],
                              [_POINTS_POSSIBLE, "", "", "", "", *[f"{points:g}" for _, points in exercises]]]
     for report in sorted(reports, key=lambda r: r["student"]):
-        scores = {ex["id"]: ex["score"] for ex in report["exercises"]}
+        scores = {ex["id"]: final_score(ex) for ex in report["exercises"]}
         student = report["student"]
         ids = [student, "", ""] if student in canvas_ids and student.isdigit() else ["", student, student]
         rows.append([student, *ids, "", *[f"{scores.get(e, 0):g}" for e, _ in exercises]])

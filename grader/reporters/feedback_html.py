@@ -86,11 +86,12 @@ def render_feedback_html(view: FeedbackView) -> str:
     lang = view.lang
     t = lambda key, **kw: escape(i18n.ui(key, lang, **kw))  # noqa: E731
     title = t("feedback_title", student=view.student)
-    body = [f"<h1>{title}</h1>",
+    body = [f"<h1>{title}</h1>", *([f'<p class="muted">{escape(view.name)}</p>'] if view.name else []),
             f'<p class="score">{t("total")}: {_num(view.score)}/{_num(view.max_score)}'
             f'{escape(_pending(view.pending, lang))}</p>',
             f'<p class="muted">{t("graded_at", when=view.graded_at, version=view.grader_version)} '
             f'{t("hidden_note")}</p>']
+    body.extend(f'<p class="note">{escape(line)}</p>' for line in view.late)
     if view.withheld_checks:
         later = t("released_later", count=view.withheld_checks, points=_num(view.withheld_points))
         body.append(f'<p class="note">{later}</p>')

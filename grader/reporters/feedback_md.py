@@ -28,9 +28,10 @@ def render_feedback_md(view: FeedbackView, plot_dir: str = PLOT_DIR) -> tuple[st
     """The Markdown text and the plot files it links to (relative path -> PNG bytes)."""
     lang = view.lang
     t = lambda key, **kw: i18n.ui(key, lang, **kw)  # noqa: E731
-    lines = [f"# {md(t('feedback_title', student=view.student))}", "",
+    lines = [f"# {md(t('feedback_title', student=view.student))}", "", *([md(view.name), ""] if view.name else []),
              f"**{md(t('total'))}: {_num(view.score)}/{_num(view.max_score)}{_pending(view.pending, lang)}**", "",
              md(t("graded_at", when=view.graded_at, version=view.grader_version)) + " " + md(t("hidden_note")), ""]
+    lines += [item for line in view.late for item in ("> " + md(line), "")]
     if view.withheld_checks:
         lines += ["> " + md(t("released_later", count=view.withheld_checks, points=_num(view.withheld_points))), ""]
     files: dict[str, bytes] = {}

@@ -19,6 +19,7 @@ import jsonschema
 
 from ..errors import GraderError
 from ..files import write_atomic
+from ..late import refinal
 from ..messages import to_json
 from ..models import CheckResult, StudentReport
 
@@ -73,7 +74,7 @@ def retotal(data: dict[str, Any]) -> dict[str, Any]:
         ex["pending"] = _num(sum(q.get("pending", 0) for q in ex["questions"]))
     data["score"] = _num(sum(e["score"] for e in data["exercises"]))
     data["pending"] = _num(sum(e.get("pending", 0) for e in data["exercises"]))
-    return data
+    return refinal(data)  # the late policy applies to the new scores
 
 
 def write_report_data(data: dict[str, Any], path: Path) -> None:

@@ -6,6 +6,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from ..lms import who
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -38,6 +40,7 @@ class ClassStats:
     slowest: tuple[tuple[str, float], ...]  # student, seconds
     problems: tuple[Problem, ...]  # exercises not graded
     pending: tuple[tuple[str, float], ...] = ()  # student, points awaiting review (students with some only)
+    people: tuple[tuple[str, str], ...] = ()  # student, name and lateness (grader/lms.py; students with some only)
 
     @property
     def max_score(self) -> float:
@@ -91,4 +94,11 @@ def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = froz
         tuple(item for item in seconds[:slowest] if item[1] > 0),
         tuple(problems),
         tuple((r["student"], float(r["pending"])) for r in ordered if r.get("pending")),
+        tuple((r["student"], _person(r)) for r in ordered if _person(r)),
     )
+
+
+def _person(report: dict[str, Any]) -> str:
+    """`smithjohn LATE · 11.2 after the late policy`: what the LMS and the late policy say, "" when nothing."""
+    final = f"{report['final_score']:g} after the late policy" if "final_score" in report else ""
+    return " · ".join(filter(None, [who(report), final]))

@@ -81,9 +81,11 @@ def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str 
                         f"<td>{escape(p.message)}</td></tr>" for p in stats.problems) + "</tbody></table>")
     else:
         body.append(f'<p class="muted">{t("none")}</p>')
+    people = dict(stats.people)
     body.append(f"<h2>{t('all_students')}</h2><table><thead><tr><th>{t('students')}</th><th>{t('score')}</th>"
                 f"</tr></thead><tbody>" + "".join(
-                    f'<tr><td><a href="{escape(feedback_href(s))}">{escape(s)}</a></td>'
+                    f'<tr><td><a href="{escape(feedback_href(s))}">{escape(s)}</a>'
+                    + (f' <span class="muted">{escape(people[s])}</span>' if s in people else "") + "</td>"
                     f'<td class="num">{_num(score)}/{_num(maximum)}'
                     + (f' <span class="manual">({t("pending_points", points=_num(pending[s]))})</span>'
                        if s in pending else "") + "</td></tr>" for s, score, maximum in stats.totals)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .. import i18n
 from ..messages import in_report, render
 from ..layout import executed_in
+from ..lms import late_lines, who
 from .plots import Plot, notebook_plots
 
 if TYPE_CHECKING:
@@ -87,6 +88,8 @@ class FeedbackView:
     grader_version: str
     withheld_checks: int
     withheld_points: float
+    name: str = ""  # the LMS's or roster's name (grader/lms.py `who`)
+    late: tuple[str, ...] = ()  # one line per late exercise (grader/lms.py `late_lines`)
 
     @property
     def pending(self) -> float:
@@ -198,7 +201,8 @@ def feedback_view(report: dict[str, Any], course: Any | None = None, lang: str =
         withheld_points += points
     return FeedbackView(
         report["student"], lang, sum(e.score for e in exercises), sum(e.max_score for e in exercises),
-        tuple(exercises), report.get("graded_at", ""), report.get("grader_version", ""), withheld, withheld_points)
+        tuple(exercises), report.get("graded_at", ""), report.get("grader_version", ""), withheld, withheld_points,
+        who(report), tuple(late_lines(report)))
 
 
 def self_check_view(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> SelfCheckView:
