@@ -93,6 +93,7 @@ def test_a_course_folder_that_does_not_exist_is_a_usage_error(tmp_path):
 def test_verify_accepts_the_scaffold_as_it_is(tmp_path, isolation, written):
     root = make_course(tmp_path / "course", (DEMO,))
     scaffold(root, "tensors", title="Tensors", written=written)
+    scaffold(root, "later")  # another exercise with right variants and `uses`: --exercise leaves it out
     lines: list[str] = []
     assert verify(load_course(root), isolation.requested, log=lines.append, exercises=("tensors",)) == [], lines
     assert "verify: checked 1 known-right variant(s) and 1 per-question stub(s)" in lines
