@@ -252,6 +252,21 @@ def assign_cmd(course_dir: Path) -> None:
         out.print(f"wrote {for_terminal(path)}", highlight=False)
 
 
+@main.command("new")
+@click.argument("exercise", metavar="EXERCISE_ID")
+@course_option
+@click.option("--title", default=None, help="The exercise's title (default: its id).")
+@click.option("--written", is_flag=True, help="Add a written-answer cell and its manual rubric item.")
+def new_cmd(exercise: str, course_dir: Path, title: str | None, written: bool) -> None:
+    """Scaffold a new exercise: reference notebook, rubric, a public and a hidden check, a wrong and a right solution."""
+    from .scaffold import scaffold
+
+    for path in scaffold(course_dir, exercise, title=title, written=written):
+        out.print(f"wrote {for_terminal(path)}", highlight=False)
+    out.print(f"next: edit them (docs/AUTHORING.md), then `grade assign` and `grade verify --exercise {exercise}`",
+              highlight=False)
+
+
 @main.command("verify")
 @course_option
 @isolation_option

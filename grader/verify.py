@@ -85,7 +85,7 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
     jobs += [_job(v.exercise, v.label, v.notebook) for v in extra]
     graded = _grade_all(jobs, options, workers, log)
     problems: list[str] = check_variants(course, {(v.exercise, v.label): graded[v.exercise, v.label].result
-                                                  for v in extra}, log)
+                                                  for v in extra}, log, chosen)
     for exercise in chosen:
         rubric = course.rubrics[exercise]
         problems += _check_sync(course, exercise, references[exercise])

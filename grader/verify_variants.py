@@ -80,9 +80,9 @@ def with_stub(reference: NotebookNode, name: str, stub: str) -> NotebookNode:
 
 
 def variants(course: Course, references: dict[str, NotebookNode]) -> list[Variant]:
-    """Every known-right variant and every per-definition stub of the course."""
+    """Every known-right variant and every per-definition stub of the exercises in `references`."""
     found = []
-    for exercise in course.rubrics:
+    for exercise in references:
         for path in right_variants(course, exercise):
             found.append(Variant(exercise, f"right/{path.name}", right_notebook(references[exercise], path)))
         blank = course.exercise_notebook(exercise)
@@ -92,11 +92,14 @@ def variants(course: Course, references: dict[str, NotebookNode]) -> list[Varian
     return found
 
 
-def check_variants(course: Course, results: dict[tuple[str, str], ExerciseResult], log: Log) -> list[str]:
-    """The problems with the graded variants (empty when they hold up); logs how many of each were checked."""
+def check_variants(course: Course, results: dict[tuple[str, str], ExerciseResult], log: Log,
+                   exercises: list[str] | None = None) -> list[str]:
+    """The problems with the graded variants of `exercises` (default: all; empty when they hold up); logs how many
+    of each were checked."""
     problems: list[str] = []
     rights = stubs = 0
-    for exercise, rubric in course.rubrics.items():
+    for exercise in course.rubrics if exercises is None else exercises:
+        rubric = course.rubrics[exercise]
         for label in sorted(label for (e, label) in results if e == exercise and label.startswith("right/")):
             rights += 1
             problems += check_right(exercise, label.removeprefix("right/"), results[exercise, label], rubric)

@@ -109,7 +109,7 @@ def test_the_student_bundle_holds_no_hidden_check_solution_wrong_solution_secret
     assert leaks == []
     assert not any(SECRET in text for text in texts.values())
     assert not any(part in ("hidden", "reference", "wrong") for name in texts for part in Path(name).parts)
-    for exercise in ("autograd", "logistic_regression"):
+    for exercise in ("autograd", "logistic_regression", "tensors"):
         assert (student_bundle / "rubrics" / "checks" / exercise / "public").is_dir()
         assert (student_bundle / "exercises" / course.rubrics[exercise].notebook).is_file()
     assert (student_bundle / "grader-src" / "pyproject.toml").is_file()

@@ -44,20 +44,26 @@ def test_grading_the_bundled_examples(project, isolation, tmp_path):
         assert data["isolation"]["level"] == isolation.level
     assert reports["alice"]["autograd"]["score"] == 50
     assert reports["alice"]["logistic_regression"]["score"] == 49  # 40 automatic + 5 + 4 from --manual
+    assert reports["alice"]["tensors"]["score"] == reports["alice"]["tensors"]["max_score"] == 10
     hw2 = reports["alice"]["logistic_regression"]["questions"][-1]["checks"][0]
     assert (hw2["status"], hw2["points"], hw2["message"]) == ("manual", 4, "mean_value well observed")
     bob_hw1 = reports["bob"]["logistic_regression"]["questions"][-2]["checks"][0]
     assert (bob_hw1["status"], bob_hw1["points"]) == ("manual", 0)  # awaiting a score
     assert 0 < reports["bob"]["autograd"]["score"] < 50
+    bob_tensors = {q["id"]: q["score"] for q in reports["bob"]["tensors"]["questions"]}
+    assert bob_tensors == {"normal_cloud": 5, "broadcast_add": 0}  # the transposed table, reference/wrong/
     assert reports["dana"]["autograd"]["status"] == "not_gradable"
     assert "not valid JSON" in reports["dana"]["autograd"]["message"]
     assert reports["dana"]["logistic_regression"]["score"] == 0
+    assert (reports["dana"]["tensors"]["status"], reports["dana"]["tensors"]["score"]) == ("graded", 0)
     assert reports["张伟"]["logistic_regression"]["status"] == "missing"
+    assert reports["张伟"]["tensors"]["status"] == "missing"
     assert (out / "students" / "alice" / "02_logistic_regression.ipynb").is_file()  # executed copy
     rows = list(csv.DictReader((out / "gradebook.csv").open(encoding="utf-8")))
     assert [r["student"] for r in rows] == students
     assert rows[0]["autograd.grad_tensors"] == "8" and rows[1]["autograd.grad_tensors"] == "0"
-    assert all(r["max_score"] == "100" for r in rows)
+    assert rows[0]["tensors.broadcast_add"] == "5" and rows[1]["tensors.broadcast_add"] == "0"
+    assert all(r["max_score"] == "110" for r in rows)
     for name in students:
         assert name in result.output  # the final table
 
@@ -100,7 +106,7 @@ def test_auto_without_bubblewrap_says_what_is_missing(project, tmp_path, monkeyp
     assert report["isolation"]["level"] == "none"
     assert report["isolation"]["protections"]["no_network"] is False
     assert {e["status"] for e in report["exercises"]} == {"missing"}
-    assert report["max_score"] == 100 and report["score"] == 0
+    assert report["max_score"] == 110 and report["score"] == 0
 
 
 def test_a_grader_failure_exits_3_with_one_line(project, tmp_path, monkeypatch):
@@ -290,9 +296,9 @@ def test_grade_submissions_finds_the_course_above_them(project, tmp_path, monkey
     result = invoke(str(course / "term1" / "submissions"), "--isolation", "none")
     assert result.exit_code == 0, result.output
     report = json.loads((course / "term1" / "graded" / "someone" / "report.json").read_text(encoding="utf-8"))
-    assert [e["id"] for e in report["exercises"]] == ["autograd", "logistic_regression"]
+    assert [e["id"] for e in report["exercises"]] == ["autograd", "logistic_regression", "tensors"]
     assert "1 student(s): 0 notebook(s) to run" in result.output  # a line per student when not a terminal
-    assert "[1/1] someone: 0/100 (nothing to run)" in result.output
+    assert "[1/1] someone: 0/110 (nothing to run)" in result.output
 
 
 def test_grade_submissions_without_a_course_anywhere_says_so(tmp_path, monkeypatch):

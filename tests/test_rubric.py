@@ -70,9 +70,10 @@ def test_duplicate_exercise_ids_are_refused(tmp_path):
         load_rubrics(tmp_path)
 
 
-def test_course_rubrics_are_valid_and_total_100(project):
+def test_course_rubrics_are_valid_and_total_110(project):
     rubrics = load_rubrics(project / "rubrics")
-    assert set(rubrics) == {"autograd", "logistic_regression"}
-    assert sum(r.max_score for r in rubrics.values()) == 100
+    assert set(rubrics) == {"autograd", "logistic_regression", "tensors"}
+    assert sum(r.max_score for r in rubrics.values()) == 110
+    assert rubrics["tensors"].max_score == 10
     manual = sum(m.points for r in rubrics.values() for q in r.questions for m in q.manual)
     assert manual == 10
