@@ -284,7 +284,7 @@ def test_a_folder_named_like_a_command_is_still_graded_as_submissions(project, t
     (tmp_path / "chek" / "someone").mkdir(parents=True)
     result = invoke("chek", "--course", str(project), "--out", str(tmp_path / "o"), "--isolation", "none")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "o" / "someone" / "report.json").is_file()
+    assert (tmp_path / "o" / "students" / "someone" / "report.json").is_file()
 
 
 def test_grade_submissions_finds_the_course_above_them(project, tmp_path, monkeypatch):
@@ -295,7 +295,7 @@ def test_grade_submissions_finds_the_course_above_them(project, tmp_path, monkey
     monkeypatch.chdir(tmp_path / "elsewhere")
     result = invoke(str(course / "term1" / "submissions"), "--isolation", "none")
     assert result.exit_code == 0, result.output
-    report = json.loads((course / "term1" / "graded" / "someone" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((course / "term1" / "graded" / "students" / "someone" / "report.json").read_text(encoding="utf-8"))
     assert [e["id"] for e in report["exercises"]] == ["autograd", "logistic_regression", "tensors"]
     assert "1 student(s): 0 notebook(s) to run" in result.output  # a line per student when not a terminal
     assert "[1/1] someone: 0/110 (nothing to run)" in result.output
@@ -329,5 +329,5 @@ def test_a_run_that_wrote_reports_keeps_its_secret(project, tmp_path, monkeypatc
     result = invoke(str(tmp_path / "subs"), "--course", str(project), "--out", str(tmp_path / "o"),
                     "--isolation", "none")
     assert result.exit_code == EXIT_INTERRUPTED
-    assert (tmp_path / "o" / "someone" / "report.json").is_file()
+    assert (tmp_path / "o" / "students" / "someone" / "report.json").is_file()
     assert (tmp_path / "o" / ".instructor" / "secret").is_file()  # the report's hidden inputs came from it
