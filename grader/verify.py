@@ -24,7 +24,7 @@ from .models import ExerciseResult
 from .options import GradingOptions, grading_options
 from .pool import default_torch_threads
 from .rubric import Rubric
-from .verify_variants import check_variants, variants
+from .verify_variants import check_misconceptions, check_variants, variants
 
 Log = Callable[[str], None]
 RAN = "verify_ran"  # in a GradedNotebook's details here: the check ids of the tests that ran
@@ -85,7 +85,7 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
     jobs += [_job(v.exercise, v.label, v.notebook) for v in extra]
     graded = _grade_all(jobs, options, workers, log)
     problems: list[str] = check_variants(course, {(v.exercise, v.label): graded[v.exercise, v.label].result
-                                                  for v in extra}, log)
+                                                  for v in extra}, log, chosen)
     for exercise in chosen:
         rubric = course.rubrics[exercise]
         problems += _check_sync(course, exercise, references[exercise])
@@ -103,6 +103,8 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
                 problems.append(f"{exercise}: the blank exercise scores {blank.result.score:g}: {', '.join(passed)}")
         for snippet in course.wrong_solutions(exercise):
             problems += _check_wrong(exercise, snippet, graded[exercise, f"wrong/{snippet.stem}"], options)
+        problems += check_misconceptions(course, exercise, {
+            snippet.stem: _tags(graded[exercise, f"wrong/{snippet.stem}"]) for snippet in course.wrong_solutions(exercise)})
     return problems
 
 
@@ -190,6 +192,11 @@ def _check_wrong(exercise: str, snippet: Path, graded: GradedNotebook, options: 
         if lost:
             problems.append(f"{snippet.name}: also loses points outside {question}: {', '.join(lost)}")
     return problems
+
+
+def _tags(graded: GradedNotebook) -> set[str]:
+    """The misconception tags the checks of one graded notebook produced."""
+    return {c["misconception"] for c in graded.details.get("checks", {}).values() if c.get("misconception")}
 
 
 def _failures(result: ExerciseResult) -> str:
