@@ -304,6 +304,7 @@ def export_group() -> None:
     grade export reports OUT               rewrite feedback, summary and --format files from the reports in OUT
     grade export gradescope OUT.zip        the Gradescope autograder (hidden checks and secret inside)
     grade export student OUT_DIR|OUT.zip   what students receive: exercises, public checks, the grader
+    grade export answers OUT DIR           each student's written answers as one HTML (Gradescope manual questions)
     """
 
 
@@ -341,6 +342,19 @@ def export_gradescope_cmd(out_zip: Path, course_dir: Path, secret_file: Path | N
                                       isolation=isolation, torch_version=torch_version)
     out.print(f"wrote {for_terminal(str(written))} (for Gradescope only: it holds the hidden checks and the "
               "secret)", highlight=False)
+
+
+@export_group.command("answers")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("target", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@course_option
+@lang_option
+def export_answers_cmd(out_dir: Path, target: Path, course_dir: Path, lang: str) -> None:
+    """Write each graded student's written answers as DIR/<student>.html, to grade them as Gradescope questions."""
+    from .written_export import export_answers
+
+    written = export_answers(out_dir, target, _course(course_dir), lang)
+    out.print(f"wrote {len(written)} page(s) of written answers to {for_terminal(str(target))}", highlight=False)
 
 
 @export_group.command("student")

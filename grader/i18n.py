@@ -98,6 +98,8 @@ UI: dict[str, dict[str, str]] = {
                             "A list to look at, never a verdict; instructor only.",
         "similarity": "similarity",
         "shared_passages": "shared passages",
+        "written_elsewhere": "Written answers ({points} points) are not in this score: your instructor grades "
+                             "them as separate questions.",
     },
     "zh": {
         "feedback_title": "{student} 的作业反馈",
@@ -158,6 +160,7 @@ UI: dict[str, dict[str, str]] = {
         "near_copies_note": "按词元比较学生代码的相似度，不计练习模板本身的代码。仅供查看，不是结论；仅教师可见。",
         "similarity": "相似度",
         "shared_passages": "相同片段",
+        "written_elsewhere": "书面回答（{points} 分）不计入此分数：由老师作为单独的题目评分。",
     },
 }
 
