@@ -211,11 +211,12 @@ def _print_written(out_dir: Path, written: list[Path]) -> None:
 @lang_option
 @click.option("--no-browser", is_flag=True, help="Only print the URL; do not open a browser.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0, help="Port on 127.0.0.1 (default: a free one).")
-def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, port: int) -> None:
+@click.option("--who", default=None, help="Who the scores are by, stored with each (default: your login name).")
+def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, port: int, who: str | None) -> None:
     """Review in the browser what needs a person: written answers, stale scores, check errors (see README)."""
-    from .review.app import serve
+    from .review.app import serve, default_who
 
-    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port)
+    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port, who=who or default_who())
 
 
 @main.command("assign")
