@@ -37,9 +37,15 @@ class Feedback(AssertionError):
 
     `reveals_values` marks messages that quote inputs or expected values: for a hidden check the grader
     then shows the rubric hint instead, so hidden inputs never reach a student.
+
+    `misconception` tags the failure with the stem of the `reference/wrong/<exercise>/` solution it recognises
+    (`misconception="retain_graph__single_backward"`): instructor-only, counted in summary.html, and `grade
+    verify` proves that wrong solution triggers it. Write it as a literal: verify finds the declared tags in the
+    check files' source.
     """
 
-    def __init__(self, message: str, *, zh: str | None = None, reveals_values: bool = False, **values: Any) -> None:
+    def __init__(self, message: str, *, zh: str | None = None, reveals_values: bool = False,
+                 misconception: str = "", **values: Any) -> None:
         if zh is not None:
             said = authored(message, zh, **values)
         else:
@@ -47,6 +53,7 @@ class Feedback(AssertionError):
         super().__init__(str(said))
         self.message: Message = said
         self.reveals_values = reveals_values
+        self.misconception = misconception
 
 
 def note(message: str, *, zh: str | None = None, **values: Any) -> None:

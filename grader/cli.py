@@ -234,11 +234,12 @@ def _print_written(out_dir: Path, written: list[Path]) -> None:
 @lang_option
 @click.option("--no-browser", is_flag=True, help="Only print the URL; do not open a browser.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=0, help="Port on 127.0.0.1 (default: a free one).")
-def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, port: int) -> None:
+@click.option("--who", default=None, help="Who the scores are by, stored with each (default: your login name).")
+def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, port: int, who: str | None) -> None:
     """Review in the browser what needs a person: written answers, stale scores, check errors (see README)."""
-    from .review.app import serve
+    from .review.app import serve, default_who
 
-    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port)
+    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port, who=who or default_who())
 
 
 @main.command("assign")
@@ -343,6 +344,7 @@ def export_group() -> None:
     grade export moodle OUT --worksheet F  Moodle's grading worksheet F with the grades filled in
     grade export gradescope OUT.zip        the Gradescope autograder (hidden checks and secret inside)
     grade export student OUT_DIR|OUT.zip   what students receive: exercises, public checks, the grader
+    grade export answers OUT DIR           each student's written answers as one HTML (Gradescope manual questions)
     """
 
 
@@ -407,6 +409,19 @@ def export_gradescope_cmd(out_zip: Path, course_dir: Path, secret_file: Path | N
                                       isolation=isolation, torch_version=torch_version)
     out.print(f"wrote {for_terminal(str(written))} (for Gradescope only: it holds the hidden checks and the "
               "secret)", highlight=False)
+
+
+@export_group.command("answers")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("target", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@course_option
+@lang_option
+def export_answers_cmd(out_dir: Path, target: Path, course_dir: Path, lang: str) -> None:
+    """Write each graded student's written answers as DIR/<student>.html, to grade them as Gradescope questions."""
+    from .written_export import export_answers
+
+    written = export_answers(out_dir, target, _course(course_dir), lang)
+    out.print(f"wrote {len(written)} page(s) of written answers to {for_terminal(str(target))}", highlight=False)
 
 
 @export_group.command("student")

@@ -23,9 +23,10 @@ from .reporters.feedback_md import PLOT_DIR, render_feedback_md
 from .reporters.gradescope import write_gradescope
 from .reporters.json_report import validate_report
 from .reporters.junit import write_junit
-from .reporters.stats import class_stats
+from .reporters.stats import class_stats, read_tags
 from .reporters.summary_html import render_summary_html
 from .reporters.view import feedback_view
+from .similarity import class_near_copies
 
 FORMATS = ("gradescope", "junit", "canvas")
 
@@ -99,7 +100,9 @@ def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | No
     rubrics = course.rubrics.values() if course is not None else ()
     manual = frozenset(m.id for r in rubrics for q in r.questions for m in q.manual)
     written = [layout.summary()]
-    write_atomic(written[0], render_summary_html(class_stats(reports, manual), course, options.lang))
+    stats = class_stats(reports, manual, tags=read_tags(layout, [r["student"] for r in reports]))
+    copies = class_near_copies(layout, reports, course)
+    write_atomic(written[0], render_summary_html(stats, course, options.lang, copies))
     if "junit" in options.formats:
         written.append(layout.junit())
         write_junit(reports, written[-1])

@@ -89,6 +89,17 @@ UI: dict[str, dict[str, str]] = {
         "not_gradable_title": "Not gradable or missing",
         "none": "none",
         "all_students": "All students",
+        "passed_of": "passed / graded",
+        "failed_by": "failed by",
+        "misconceptions_title": "Known misconceptions recognised",
+        "misconception": "misconception (reference/wrong/)",
+        "near_copies_title": "Near-copies to look at",
+        "near_copies_note": "Token-level similarity of the students' code, the exercise's own code left out. "
+                            "A list to look at, never a verdict; instructor only.",
+        "similarity": "similarity",
+        "shared_passages": "shared passages",
+        "written_elsewhere": "Written answers ({points} points) are not in this score: your instructor grades "
+                             "them as separate questions.",
     },
     "zh": {
         "feedback_title": "{student} 的作业反馈",
@@ -141,6 +152,15 @@ UI: dict[str, dict[str, str]] = {
         "not_gradable_title": "无法评分或缺失",
         "none": "无",
         "all_students": "全部学生",
+        "passed_of": "通过 / 已评",
+        "failed_by": "未通过的学生",
+        "misconceptions_title": "识别出的常见误区",
+        "misconception": "误区（reference/wrong/）",
+        "near_copies_title": "高度相似的提交（待查看）",
+        "near_copies_note": "按词元比较学生代码的相似度，不计练习模板本身的代码。仅供查看，不是结论；仅教师可见。",
+        "similarity": "相似度",
+        "shared_passages": "相同片段",
+        "written_elsewhere": "书面回答（{points} 分）不计入此分数：由老师作为单独的题目评分。",
     },
 }
 

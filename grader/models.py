@@ -103,6 +103,7 @@ class Outcome:
     message: str
     detail: str = ""
     reason: str = ""  # why an `error` check could not run, when the grader knows: REFERENCE_UNAVAILABLE
+    misconception: str = ""  # the reference/wrong/ stem a failed check recognised (Feedback(misconception=...))
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ class ExerciseRun:
         """The instructor's view: every failed check's traceback, and checks that did not load or map."""
         return {
             "checks": {o.check_id: {"status": o.status, "detail": o.detail,
-                                    **({"reason": o.reason} if o.reason else {})} for o in self.outcomes if o.detail},
+                                    **({"reason": o.reason} if o.reason else {}),
+                                    **({"misconception": o.misconception} if o.misconception else {})}
+                       for o in self.outcomes if o.detail},
             "collection_errors": list(self.collection_errors),
             "unmapped_tests": list(self.unmapped),
             **({"grader_error": self.grader_error} if self.grader_error else {}),

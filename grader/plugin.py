@@ -95,7 +95,8 @@ class GraderPlugin:
             return Outcome(check_id, "timeout", shown, detail)
         if isinstance(exc, Feedback):
             message = hint if hidden else exc.message
-            return Outcome(check_id, "failed", clipped(message, MAX_MESSAGE), detail)
+            return Outcome(check_id, "failed", clipped(message, MAX_MESSAGE), detail,
+                           misconception=exc.misconception)
         if isinstance(exc, MissingDefinition):
             return Outcome(check_id, "failed", msg("check.not_defined", name=exc.name), detail)
         if isinstance(exc, StudentException):

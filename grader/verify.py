@@ -24,7 +24,7 @@ from .models import ExerciseResult
 from .options import GradingOptions, grading_options
 from .pool import default_torch_threads
 from .rubric import Rubric
-from .verify_variants import check_variants, variants
+from .verify_variants import check_misconceptions, check_variants, variants
 
 Log = Callable[[str], None]
 RAN = "verify_ran"  # in a GradedNotebook's details here: the check ids of the tests that ran
@@ -103,6 +103,8 @@ def verify(course: Course, isolation: str = "auto", log: Log = print, secret: by
                 problems.append(f"{exercise}: the blank exercise scores {blank.result.score:g}: {', '.join(passed)}")
         for snippet in course.wrong_solutions(exercise):
             problems += _check_wrong(exercise, snippet, graded[exercise, f"wrong/{snippet.stem}"], options)
+        problems += check_misconceptions(course, exercise, {
+            snippet.stem: _tags(graded[exercise, f"wrong/{snippet.stem}"]) for snippet in course.wrong_solutions(exercise)})
     return problems
 
 
@@ -190,6 +192,11 @@ def _check_wrong(exercise: str, snippet: Path, graded: GradedNotebook, options: 
         if lost:
             problems.append(f"{snippet.name}: also loses points outside {question}: {', '.join(lost)}")
     return problems
+
+
+def _tags(graded: GradedNotebook) -> set[str]:
+    """The misconception tags the checks of one graded notebook produced."""
+    return {c["misconception"] for c in graded.details.get("checks", {}).values() if c.get("misconception")}
 
 
 def _failures(result: ExerciseResult) -> str:

@@ -82,7 +82,7 @@ def with_stub(reference: NotebookNode, name: str, stub: str) -> NotebookNode:
 def variants(course: Course, references: dict[str, NotebookNode]) -> list[Variant]:
     """Every known-right variant and every per-definition stub of the exercises in `references`."""
     found = []
-    for exercise in references:
+    for exercise in (e for e in course.rubrics if e in references):  # `grade verify --exercise`: the chosen ones
         for path in right_variants(course, exercise):
             found.append(Variant(exercise, f"right/{path.name}", right_notebook(references[exercise], path)))
         blank = course.exercise_notebook(exercise)
@@ -94,12 +94,13 @@ def variants(course: Course, references: dict[str, NotebookNode]) -> list[Varian
 
 def check_variants(course: Course, results: dict[tuple[str, str], ExerciseResult], log: Log,
                    exercises: list[str] | None = None) -> list[str]:
-    """The problems with the graded variants of `exercises` (default: all; empty when they hold up); logs how many
+    """The problems with the graded variants of `exercises` (default all; empty when they hold up); logs how many
     of each were checked."""
     problems: list[str] = []
     rights = stubs = 0
-    for exercise in course.rubrics if exercises is None else exercises:
-        rubric = course.rubrics[exercise]
+    for exercise, rubric in course.rubrics.items():
+        if exercises is not None and exercise not in exercises:
+            continue
         for label in sorted(label for (e, label) in results if e == exercise and label.startswith("right/")):
             rights += 1
             problems += check_right(exercise, label.removeprefix("right/"), results[exercise, label], rubric)
@@ -151,6 +152,35 @@ def check_stub(exercise: str, name: str, result: ExerciseResult, rubric: Rubric)
             lost = ", ".join(c.id for c in auto if c.points < c.max_points)
             problems.append(f"{exercise}: with {name} a TODO stub, {question.id} loses points ({lost}) but does "
                             f"not declare uses {name}")
+    return problems
+
+
+def declared_misconceptions(course: Course, exercise: str) -> set[str]:
+    """The misconception tags the exercise's check files declare: every literal `misconception="<stem>"`."""
+    tags: set[str] = set()
+    for path in sorted((course.root / "rubrics" / "checks" / exercise).rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, OSError, UnicodeDecodeError):
+            continue  # a check file that does not load is reported by the mapping checks
+        tags |= {kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call) for kw in node.keywords
+                 if kw.arg == "misconception" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
+                 and kw.value.value}
+    return tags
+
+
+def check_misconceptions(course: Course, exercise: str, recognised: dict[str, set[str]]) -> list[str]:
+    """Each wrong solution whose stem a check declares as a tag triggers it; each declared tag names a wrong solution.
+
+    `recognised` maps a wrong solution's stem to the tags its graded run produced."""
+    declared = declared_misconceptions(course, exercise)
+    stems = {path.stem for path in course.wrong_solutions(exercise)}
+    problems = [f"{exercise}: a check tags misconception {tag!r}, but reference/wrong/{exercise}/ has no {tag}.py"
+                for tag in sorted(declared - stems)]
+    for stem in sorted(declared & stems):
+        if stem not in recognised.get(stem, set()):
+            got = ", ".join(sorted(recognised.get(stem, set()))) or "none"
+            problems.append(f"{stem}.py: no check recognised misconception {stem!r} (tags produced: {got})")
     return problems
 
 

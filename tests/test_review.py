@@ -37,7 +37,7 @@ def graded(tmp_path):
 
 
 def report(out: Path, student: str) -> dict:
-    return json.loads((out / student / "report.json").read_text(encoding="utf-8"))
+    return json.loads((out / "students" / student / "report.json").read_text(encoding="utf-8"))
 
 
 def test_every_request_without_the_token_is_refused(graded):
@@ -71,8 +71,8 @@ def test_the_queue_the_item_and_a_save_round_trip(graded):
         assert (saved["version"], saved["points"], saved["pending"]) == (1, 3, 0)
         data = report(out, "s0")
         assert (data["score"], data["pending"]) == (13, 0)
-        assert "good" in (out / "s0" / "feedback.html").read_text(encoding="utf-8")
-        assert "13/14" in (out / "s0" / "feedback.html").read_text(encoding="utf-8")
+        assert "good" in (out / "students" / "s0" / "feedback.html").read_text(encoding="utf-8")
+        assert "13/14" in (out / "students" / "s0" / "feedback.html").read_text(encoding="utf-8")
         rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open(encoding="utf-8"))}
         assert (rows["s0"]["score"], rows["s0"]["pending"], rows["s1"]["pending"]) == ("13", "0", "4")
         queue = call(base + "/api/queue")[1]["items"]

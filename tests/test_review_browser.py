@@ -72,7 +72,7 @@ def test_grading_two_answers_by_keyboard_updates_report_feedback_and_gradebook(g
 
     reports = {s: json.loads((out / s / "report.json").read_text(encoding="utf-8")) for s in ("s0", "s1", "s2")}
     assert [(reports[s]["score"], reports[s]["pending"]) for s in ("s0", "s1", "s2")] == [(13, 0), (14, 0), (10, 4)]
-    assert "13/14" in (out / "s0" / "feedback.html").read_text(encoding="utf-8")
-    assert "14/14" in (out / "s1" / "feedback.md").read_text(encoding="utf-8")
+    assert "13/14" in (out / "students" / "s0" / "feedback.html").read_text(encoding="utf-8")
+    assert "14/14" in (out / "students" / "s1" / "feedback.md").read_text(encoding="utf-8")
     rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open(encoding="utf-8"))}
     assert [(rows[s]["score"], rows[s]["pending"]) for s in ("s0", "s1", "s2")] == [("13", "0"), ("14", "0"), ("10", "4")]

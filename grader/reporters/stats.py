@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from ..lms import who
+from ..layout import OutLayout
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Rate:
     full: int  # full marks (a check: passed)
     mean_fraction: float
     awaiting: int = 0  # submissions whose points here still await a person's score (not in `graded`)
+    failed: tuple[str, ...] = ()  # a check: the students who did not pass it
 
     @property
     def rate(self) -> float:
@@ -33,6 +36,15 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """How many students a check recognised a known misconception in (the stem of a reference/wrong/ solution)."""
+
+    check: str
+    tag: str
+    students: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ClassStats:
     totals: tuple[tuple[str, float, float], ...]  # student, score, max_score
     questions: tuple[Rate, ...]
@@ -41,6 +53,7 @@ class ClassStats:
     problems: tuple[Problem, ...]  # exercises not graded
     pending: tuple[tuple[str, float], ...] = ()  # student, points awaiting review (students with some only)
     people: tuple[tuple[str, str], ...] = ()  # student, name and lateness (grader/lms.py; students with some only)
+    misconceptions: tuple[Misconception, ...] = ()  # most students first
 
     @property
     def max_score(self) -> float:
@@ -53,14 +66,37 @@ class ClassStats:
         return statistics.median(s for _, s, _ in self.totals) if self.totals else 0.0
 
 
-def _rate(key: str, fractions: list[float], awaiting: int = 0) -> Rate:
+Tags = dict[str, dict[str, str]]  # student -> check id -> misconception tag
+
+
+def _rate(key: str, fractions: list[float], awaiting: int = 0, failed: tuple[str, ...] = ()) -> Rate:
     return Rate(key, len(fractions), sum(1 for f in fractions if f >= 1.0),
-                statistics.fmean(fractions) if fractions else 0.0, awaiting)
+                statistics.fmean(fractions) if fractions else 0.0, awaiting, failed)
+
+
+def read_tags(layout: OutLayout, students: list[str]) -> Tags:
+    """The misconception tags of each student's failed checks, from the instructor's details in OUT/.instructor."""
+    tags: Tags = {}
+    for student in students:
+        try:
+            details = json.loads(layout.details(student).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found = {check: entry["misconception"] for exercise in details.values() if isinstance(exercise, dict)
+                 for check, entry in (exercise.get("checks") or {}).items()
+                 if isinstance(entry, dict) and entry.get("misconception")}
+        if found:
+            tags[student] = found
+    return tags
 
 
 def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = frozenset(),
-                slowest: int = 5) -> ClassStats:
-    """Statistics over `reports`; `manual_ids` are written-answer items, left out of the per-check rates."""
+                slowest: int = 5, tags: Tags | None = None) -> ClassStats:
+    """Statistics over `reports`; `manual_ids` are written-answer items, left out of the per-check rates.
+
+    `tags` (read_tags) are the misconceptions the checks recognised, counted for the checks that failed."""
+    failed: dict[str, list[str]] = {}
+    showed: dict[tuple[str, str], list[str]] = {}
     questions: dict[str, list[float]] = {}
     awaiting: dict[str, int] = {}
     checks: dict[str, list[float]] = {}
@@ -84,7 +120,13 @@ def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = froz
                     if c["status"] == "manual":
                         manual.add(c["id"])
                     checks.setdefault(c["id"], []).append(1.0 if c["status"] == "passed" else 0.0)
-    check_rates = sorted((_rate(k, v) for k, v in checks.items() if k not in manual), key=lambda r: (r.rate, r.id))
+                    if c["status"] not in ("passed", "manual"):
+                        failed.setdefault(c["id"], []).append(report["student"])
+                        tag = (tags or {}).get(report["student"], {}).get(c["id"])
+                        if tag:
+                            showed.setdefault((c["id"], tag), []).append(report["student"])
+    check_rates = sorted((_rate(k, v, failed=tuple(failed.get(k, ()))) for k, v in checks.items() if k not in manual),
+                         key=lambda r: (r.rate, r.id))
     seconds.sort(key=lambda item: -item[1])
     ordered = sorted(reports, key=lambda r: r["student"])
     return ClassStats(
@@ -95,6 +137,8 @@ def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = froz
         tuple(problems),
         tuple((r["student"], float(r["pending"])) for r in ordered if r.get("pending")),
         tuple((r["student"], _person(r)) for r in ordered if _person(r)),
+        tuple(sorted((Misconception(check, tag, tuple(students)) for (check, tag), students in showed.items()),
+                     key=lambda m: (-len(m.students), m.check, m.tag))),
     )
 
 

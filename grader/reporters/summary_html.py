@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import Any, Sequence
 
 from .. import i18n
 from ..layout import OutLayout
+from ..similarity import NearCopy
 from .charts import histogram
 from .feedback_html import CSS
 from .stats import ClassStats, Rate
@@ -25,16 +26,20 @@ def feedback_href(student: str) -> str:
     return OutLayout.feedback_href(student)
 
 
+def _students(students: Sequence[str]) -> str:
+    return ", ".join(f'<a href="{escape(feedback_href(s))}">{escape(s)}</a>' for s in students)
+
+
 def _rate_rows(rates: tuple[Rate, ...], label: dict[str, str], hint: dict[str, str] | None = None,
                lang: str = i18n.DEFAULT_LANG) -> str:
-    """Rows `label, full/graded, rate`, then the mean score (questions) or the hint (checks).
+    """Rows `label, full/graded, rate`, then the mean score (questions) or who failed and the hint (checks).
 
     Submissions awaiting review are counted apart: a rate over none scored yet is "–", not 0%.
     """
     rows = []
     for r in rates:
         scored = r.graded > 0
-        last = (f'<td class="hint">{escape(hint.get(r.id, ""))}</td>' if hint is not None
+        last = (f'<td>{_students(r.failed)}</td><td class="hint">{escape(hint.get(r.id, ""))}</td>' if hint is not None
                 else f'<td class="num">{_pct(r.mean_fraction) if scored else "–"}</td>')
         waiting = (f' <span class="manual">({escape(i18n.ui("awaiting_count", lang, count=r.awaiting))})</span>'
                    if r.awaiting else "")
@@ -43,8 +48,32 @@ def _rate_rows(rates: tuple[Rate, ...], label: dict[str, str], hint: dict[str, s
     return "".join(rows)
 
 
-def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> str:
-    """The class summary page."""
+def _misconceptions(stats: ClassStats, t: Any) -> str:
+    if not stats.misconceptions:
+        return f'<p class="muted">{t("none")}</p>'
+    return (f"<table><thead><tr><th>{t('check')}</th><th>{t('misconception')}</th><th>{t('students')}</th>"
+            f"<th>{t('failed_by')}</th></tr></thead><tbody>" + "".join(
+                f'<tr><td>{escape(m.check)}</td><td><code>{escape(m.tag)}</code></td>'
+                f'<td class="num">{len(m.students)}</td><td>{_students(m.students)}</td></tr>'
+                for m in stats.misconceptions) + "</tbody></table>")
+
+
+def _near_copies(copies: Sequence[NearCopy], t: Any) -> str:
+    head = f'<p class="muted">{t("near_copies_note")}</p>'
+    if not copies:
+        return head + f'<p class="muted">{t("none")}</p>'
+    rows = "".join(
+        f'<tr><td>{escape(c.exercise)}</td><td>{_students((c.first, c.second))}</td>'
+        f'<td class="num">{_pct(c.similarity)}</td><td><details><summary>{t("shared_passages")} '
+        f'({len(c.passages)})</summary>' + "".join(f"<pre>{escape(p)}</pre>" for p in c.passages)
+        + "</details></td></tr>" for c in copies)
+    return (head + f"<table><thead><tr><th>{t('exercise')}</th><th>{t('students')}</th><th>{t('similarity')}</th>"
+            f"<th>{t('shared_passages')}</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str = i18n.DEFAULT_LANG,
+                        copies: Sequence[NearCopy] = ()) -> str:
+    """The class summary page (instructor only); `copies` are the near-copies to look at (grader/similarity.py)."""
     t = lambda key, **kw: escape(i18n.ui(key, lang, **kw))  # noqa: E731
     text = i18n.course_text(course)
     q_labels = {r.id: f"{r.id.split('.')[0]} · " + text.title(*r.id.split(".", 1), r.id.split(".", 1)[1], lang)
@@ -61,9 +90,11 @@ def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str 
             f"<th>{t('pass_rate')}</th><th>{t('mean_score')}</th></tr></thead><tbody>"
             f"{_rate_rows(stats.questions, q_labels, lang=lang)}"
             f"</tbody></table>",
-            f"<h2>{t('pass_rate_check')}</h2><table><thead><tr><th>{t('check')}</th><th>{t('status')}</th>"
-            f"<th>{t('pass_rate')}</th><th>{t('hint')}</th></tr></thead><tbody>"
+            f"<h2>{t('pass_rate_check')}</h2><table><thead><tr><th>{t('check')}</th><th>{t('passed_of')}</th>"
+            f"<th>{t('pass_rate')}</th><th>{t('failed_by')}</th><th>{t('hint')}</th></tr></thead><tbody>"
             f"{_rate_rows(stats.checks, {}, hints)}</tbody></table>",
+            f"<h2>{t('misconceptions_title')}</h2>", _misconceptions(stats, t),
+            f"<h2>{t('near_copies_title')}</h2>", _near_copies(copies, t),
             f"<h2>{t('slowest')}</h2>"]
     if stats.slowest:
         body.append("<table><tbody>" + "".join(

@@ -14,6 +14,7 @@ Token: `Authorization: token T` or `?token=T`.
 
 from __future__ import annotations
 
+import getpass
 import hmac
 import json
 import secrets
@@ -122,11 +123,20 @@ def make_app(review: Review, token: str) -> tornado.web.Application:
     ], default_handler_class=_Handler, default_handler_args=args, xsrf_cookies=False, compress_response=True)
 
 
+def default_who() -> str:
+    """The OS user's login name, what a score is by when `grade review --who` is not given."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        return ""
+
+
 def serve(out_dir: Path, course: Course, lang: str = "en", open_browser: bool = True, port: int = 0,
-          on_url: Callable[[str], None] | None = None) -> None:
-    """Serve the review of `out_dir` until interrupted; `on_url` gets the URL first (default: stdout)."""
+          on_url: Callable[[str], None] | None = None, who: str = "") -> None:
+    """Serve the review of `out_dir` until interrupted; `on_url` gets the URL first (default: stdout); scores
+    saved are by `who`."""
     token = secrets.token_urlsafe(24)
-    review = Review(OutLayout(out_dir), course, lang)
+    review = Review(OutLayout(out_dir), course, lang, who)
     sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")
     server = tornado.httpserver.HTTPServer(make_app(review, token))
     server.add_sockets(sockets)

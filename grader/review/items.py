@@ -8,6 +8,7 @@ rewrites that student's report.json, feedback and the gradebook with the batch's
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -28,10 +29,19 @@ from ..rubric import CheckSpec, ManualSpec
 from ..scorestore import Score, ScoreStore, notebook_print, out_lock
 from ..scoring import manual_result, overridden
 from ..answers import written_answer
+from .cells import item_cells
 
 # the markdown of a student's answer; html=False: any HTML they wrote is shown as text, never as markup
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 KINDS = ("written", "stale", "unplaced", "error", "not_gradable", "reviewed")
+# LaTeX math in rendered (already escaped) Markdown: shown as its source in <code class="math">; no KaTeX is
+# vendored (it cannot be fetched at run time and the page loads nothing from elsewhere)
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+
+
+def render_answer(answer: str) -> str:
+    """A written answer as HTML: Markdown rendered with any HTML escaped, math kept as source in <code>."""
+    return _MATH.sub(lambda m: f'<code class="math">{m.group(0)}</code>', _MARKDOWN.render(answer))
 
 
 class Review:
@@ -126,10 +136,13 @@ class Review:
         if isinstance(spec, ManualSpec):
             answer = self._answer(student, spec)
             item.update(note=spec.note, answer=answer or "",
-                        answer_html=_MARKDOWN.render(answer) if answer else "", placed=answer is not None)
+                        answer_html=render_answer(answer) if answer else "", placed=answer is not None,
+                        cells=item_cells(self._notebook(student, spec.exercise), answer=spec.answer))
         else:
             detail = self._details(student).get(spec.exercise, {}).get("checks", {}).get(check, {})
-            item.update(note="", detail=detail.get("detail", ""))
+            uses = next((q.uses for q in self.course.rubrics[spec.exercise].questions if q.id == spec.question), ())
+            item.update(note="", detail=detail.get("detail", ""), misconception=detail.get("misconception", ""),
+                        cells=item_cells(self._notebook(student, spec.exercise), uses=tuple(uses)))
         return item
 
     def _details(self, student: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from html import escape
 TEXT = {
     "en": {"title": "Review", "by_question": "by question", "by_student": "by student", "anonymous": "anonymous",
            "todo_only": "to do only", "points": "points", "comment": "comment", "save": "save (s)",
-           "note": "Instructor note", "answer": "Answer", "detail": "Failure detail (instructor only)",
+           "note": "Instructor note", "answer": "Answer", "cells": "Notebook cells",
+           "math_note": "Math is shown as its LaTeX source.", "detail": "Failure detail (instructor only)",
            "message": "Message", "saved": "saved", "conflict": "not saved: someone saved this meanwhile; reloaded",
            "empty": "Nothing to review.", "student": "student", "keys": "digits: points · j/n next · k/p previous · s save",
            "written": "written answer", "stale": "answer changed since scored", "unplaced": "answer not found",
@@ -20,7 +21,8 @@ TEXT = {
            "Not scorable here: grade the notebook again, or override its checks one by one."},
     "zh": {"title": "评阅", "by_question": "按题目", "by_student": "按学生", "anonymous": "匿名",
            "todo_only": "只看待办", "points": "分数", "comment": "评语", "save": "保存 (s)",
-           "note": "教师备注", "answer": "回答", "detail": "失败详情（仅教师可见）",
+           "note": "教师备注", "answer": "回答", "cells": "笔记本单元格",
+           "math_note": "数学公式以 LaTeX 源码显示。", "detail": "失败详情（仅教师可见）",
            "message": "信息", "saved": "已保存", "conflict": "未保存：他人已先保存此项；已重新载入",
            "empty": "没有需要评阅的内容。", "student": "学生", "keys": "数字：分数 · j/n 下一项 · k/p 上一项 · s 保存",
            "written": "书面回答", "stale": "评分后答案已修改", "unplaced": "未找到答案",
@@ -35,7 +37,7 @@ body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;display:flex;h
 #side li.cur{background:#e3f2fd}.kind{font-size:.8rem;color:#6a1b9a}.done{color:#2e7d32}
 .box{border:1px solid #ddd;border-radius:4px;padding:.5rem 1rem;margin:.6rem 0}.note{background:#fff8e1}
 pre{white-space:pre-wrap;background:#f5f5f5;padding:.5rem}#status{font-weight:600;min-height:1.2rem}
-.err{color:#c62828}.ok{color:#2e7d32}input[type=number]{width:5rem}textarea{width:100%;height:4rem}
+code.math{background:#ede7f6}.cell img{max-width:100%}.err{color:#c62828}.ok{color:#2e7d32}input[type=number]{width:5rem}textarea{width:100%;height:4rem}
 """
 
 SCRIPT = r"""
@@ -90,6 +92,19 @@ function render() {
   }
   if (c.note) { const n = el('div', '', 'box note'); n.append(el('h3', T.note), el('div', c.note)); box.append(n); }
   if (c.detail) { const d = el('div', '', 'box'); d.append(el('h3', T.detail), el('pre', c.detail)); box.append(d); }
+  if (c.answer_html && c.answer_html.includes('class="math"')) box.append(el('p', T.math_note, 'kind'));
+  if (c.cells && c.cells.length) {
+    const cs = el('div', '', 'box cells'); cs.append(el('h3', T.cells));
+    for (const cell of c.cells) {
+      const one = el('div', '', 'cell'); one.append(el('p', '[' + cell.index + ']', 'kind'), el('pre', cell.source));
+      for (const o of cell.outputs) {
+        if (o.png) { const img = el('img'); img.src = 'data:image/png;base64,' + o.png; one.append(img); }
+        else one.append(el('pre', o.text));
+      }
+      cs.append(one);
+    }
+    box.append(cs);
+  }
   if (!c.scorable) { box.append(el('p', T.not_scorable)); return; }
   const form = el('div', '', 'box');
   const pts = el('input'); pts.type = 'number'; pts.id = 'points'; pts.min = 0; pts.max = c.max_points; pts.step = 'any';

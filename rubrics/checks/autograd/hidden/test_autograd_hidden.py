@@ -70,7 +70,8 @@ def test_retain_graph_random_inputs(student, rng):
         grad = _value(_call(student, "backward_twice", w, x, True), "backward_twice(w, x, True)")
         if _close(grad, dy_dw):
             raise Feedback("backward_twice(w, x, True) returned dy/dw of one pass: call backward twice; with "
-                           "retain_graph=True the two gradients accumulate in w.grad.")
+                           "retain_graph=True the two gradients accumulate in w.grad.",
+                           misconception="retain_graph__single_backward")
         if not _close(grad, 2 * dy_dw):
             raise Feedback("backward_twice(w, x, True) should return 2 * dy/dw = 2(2w + x + 1) for any w, x.")
         try:
@@ -95,10 +96,11 @@ def test_grad_tensors_random_weights(student, rng):
             continue
         if _close(grad, d0 + d1):
             raise Feedback("weighted_backward ignores its weights: gradient= weights each output, "
-                           "w.grad = g0*dy0/dw + g1*dy1/dw, not the plain sum dy0/dw + dy1/dw.")
+                           "w.grad = g0*dy0/dw + g1*dy1/dw, not the plain sum dy0/dw + dy1/dw.",
+                           misconception="grad_tensors__ignores_weights")
         if _close(grad, g1 * d0 + g0 * d1):
             raise Feedback("weighted_backward pairs the weights with the wrong outputs: weights[0] weights "
-                           "y0 = a*b and weights[1] weights y1 = a+b.")
+                           "y0 = a*b and weights[1] weights y1 = a+b.", misconception="grad_tensors__swapped_weights")
         raise Feedback("weighted_backward should return g0*(2w + x + 1) + 2*g1 for any w, x and weights (g0, g1).")
 
 
@@ -110,7 +112,8 @@ def test_create_graph_random_inputs(student, rng):
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise Feedback("first_and_second_derivative(x) should return a pair of tensors (dy/dx, d2y/dx2).")
         if any(isinstance(part, (tuple, list)) for part in result):
-            raise Feedback("return grad_1[0] and grad_2[0], the tensors, not the tuples torch.autograd.grad returns.")
+            raise Feedback("return grad_1[0] and grad_2[0], the tensors, not the tuples torch.autograd.grad returns.",
+                           misconception="create_graph__returns_tuples")
         first = _graph_tensor(result[0], "dy/dx")
         second = _value(result[1], "d2y/dx2")
         if not _close(first, 2 * x):
@@ -146,7 +149,7 @@ def test_accumulation_random_inputs(student, rng):
                                "w.grad.clone() and read it before zeroing it.")
             if zero_grad and all(_close(g, k * dy_dw) for k, g in enumerate(grads, 1)):
                 raise Feedback("with zero_grad=True the gradients still accumulate: call w.grad.zero_() after "
-                               "reading w.grad in every pass.")
+                               "reading w.grad in every pass.", misconception="accumulation__never_zeroed")
             if not zero_grad and all(_close(g, dy_dw) for g in grads):
                 raise Feedback("with zero_grad=False the gradients should accumulate (梯度不自动清零): "
                                "do not zero w.grad.")
@@ -170,9 +173,10 @@ def test_requires_grad_all_combinations(student):
         return
     if all(r == {"a": True, "b": True, "y": True} for r in results.values()):
         raise Feedback("requires_grad_flags returns True for every node whatever the leaves say: a node requires "
-                       "grad only if one of its inputs does.")
+                       "grad only if one of its inputs does.", misconception="requires_grad__hardcoded_true")
     if any(results[k]["b"] != expected[k]["b"] for k in results):
-        raise Feedback("b = w + 1 depends only on w: b.requires_grad follows w.requires_grad, whatever x does.")
+        raise Feedback("b = w + 1 depends only on w: b.requires_grad follows w.requires_grad, whatever x does.",
+                       misconception="requires_grad__b_follows_x")
     raise Feedback("a = w + x and y = a * b require grad when w or x does.")
 
 
