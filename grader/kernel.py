@@ -31,6 +31,10 @@ from .notebook import prepare_for_execution
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import kernel_factory, warm_start_problem
 
+# zmq drops the connection to a peer that sends one frame larger than this: IOPub would go silent and every
+# later call time out. ipykernel batches a flood of prints into messages of tens of MiB, so the cap is far
+# above any output worth keeping (the output budget cuts those) and bounds only a single frame.
+IOPUB_MESSAGE_BYTES = 512 * 1024**2
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
 
@@ -106,7 +110,7 @@ class KernelSession:
         factory = kernel_factory(self.limits.torch_threads) if self.warm else None
         self._sandbox = Sandbox(self.isolation, self.limits, self.slot)
         self._sandbox.add_files(self.files)
-        context = bounded_context(iopub_max_bytes=self.limits.response_bytes + self.limits.output_bytes,
+        context = bounded_context(iopub_max_bytes=IOPUB_MESSAGE_BYTES,
                                   reply_max_bytes=self.limits.output_bytes)
         client = BoundedClient(
             self.notebook,
