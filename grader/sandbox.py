@@ -98,14 +98,7 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
         return IsolationReport(
             level="bwrap",
             requested=requested.value,
-            protections={
-                "resource_limits": True,
-                "private_filesystem": True,
-                "no_network": True,
-                "private_pids": True,
-                "unprivileged_uid": root and not unreadable,
-                "all_processes_killed": True,
-            },
+            protections=_protections(confined=True, unprivileged_uid=root and not unreadable),
             warning=None if not unreadable else (
                 f"weaker isolation: kernels run as root (without capabilities) inside bubblewrap, because this "
                 f"Python's files are not readable by an unprivileged uid: {unreadable[0]}"),
@@ -115,20 +108,19 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
     return IsolationReport(
         level="none",
         requested=requested.value,
-        protections={
-            "resource_limits": True,
-            "private_filesystem": False,
-            "no_network": False,
-            "private_pids": False,
-            "unprivileged_uid": False,
-            "all_processes_killed": False,
-        },
+        protections=_protections(confined=False, unprivileged_uid=False),
         warning=(
             f"weaker isolation: {problem}. Student code runs with resource limits in a scratch directory, "
             "but can read any file this user can read, use the network and leave processes behind "
             "(the grader kills those it can find)."
         ),
     )
+
+
+def _protections(confined: bool, unprivileged_uid: bool) -> dict[str, bool]:
+    """What an isolation level protects: `confined` is bubblewrap's filesystem, network and pid namespaces."""
+    return {"resource_limits": True, "private_filesystem": confined, "no_network": confined, "private_pids": confined,
+            "unprivileged_uid": unprivileged_uid, "all_processes_killed": confined}
 
 
 class Sandbox:
