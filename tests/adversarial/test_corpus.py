@@ -260,17 +260,21 @@ def test_name_cases(batch, student):
     assert str(batch.out) not in json.dumps(batch.reports[student], ensure_ascii=False)
 
 
-def test_stored_outputs_count_for_nothing(batch):
+def test_stored_outputs_count_for_nothing(batch, tmp_path):
     """Issue 13: fake plots stored in the notebook (empty cell, skip-execution cells) score nothing, shown nowhere."""
+    from grader.export import write_exports
+
     report = batch.reports[STORED_OUTPUTS]
     (exercise,) = [e for e in report["exercises"] if e["id"] == "logistic_regression"]
     assert exercise["status"] == "graded", exercise["message"]
     plots = {q["id"]: q for q in exercise["questions"]}["plots"]
     assert plots["score"] == 0, plots
     _, encoded = with_stored_images(nbformat.v4.new_notebook())
-    layout = OutLayout(batch.out)
-    executed = nbformat.read(layout.executed(STORED_OUTPUTS, exercise["notebook"]), as_version=4)
+    executed = nbformat.read(OutLayout(batch.out).executed(STORED_OUTPUTS, exercise["notebook"]), as_version=4)
     assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    layout = OutLayout(tmp_path / "feedback")  # feedback pages as `grade` writes them, beside the executed notebook
+    shutil.copytree(OutLayout(batch.out).student_dir(STORED_OUTPUTS), layout.student_dir(STORED_OUTPUTS))
+    write_exports(layout.root, [report], batch.options.course)
     page = layout.feedback_html(STORED_OUTPUTS).read_text(encoding="utf-8")
     assert encoded[:200] not in page and "data:image/png" not in page
 
