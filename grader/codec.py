@@ -2,7 +2,8 @@
 
 Nothing from the kernel is imported, unpickled or evaluated: responses are JSON checked against
 schemas/wire.schema.json plus the invariants a schema cannot express, then turned into the value
-classes below. See grader/sandboxed/kernel_agent.py for the request format.
+classes of grader/wire_values.py (re-exported here, the import path check authors use). See
+grader/sandboxed/kernel_agent.py for the request format.
 """
 
 from __future__ import annotations
@@ -14,29 +15,40 @@ import numbers
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from grader.errors import ProtocolError
+from grader.wire_values import (
+    DTYPES,
+    FLOAT_DTYPES,
+    INT_RANGES,
+    SNIPPET,
+    SPECIAL_FLOATS,
+    Handle,
+    MissingDefinition,
+    ModuleValue,
+    ObjectValue,
+    StudentException,
+    TensorValue,
+    check_nesting,
+    checked_dtype,
+    snippet,
+)
+
+__all__ = [
+    "AGENT_NAME", "DTYPES", "FLOAT_DTYPES", "INT_RANGES", "RESPONSE_MIMETYPE", "SCHEMA_PATH", "Handle",
+    "MissingDefinition", "ModuleValue", "ObjectValue", "StudentException", "TensorValue", "WireLimits",
+    "call_fields", "decode_response", "encode_argument", "new_nonce", "request_code", "sealed", "the_answer",
+]
 
 RESPONSE_MIMETYPE = "application/vnd.grader.response+json"
 AGENT_NAME = "__grader_agent__"
 
-FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
-INT_RANGES: dict[str, tuple[int, int]] = {
-    "uint8": (0, 2**8 - 1),
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-}
-DTYPES = frozenset({"bool"}) | FLOAT_DTYPES | frozenset(INT_RANGES)
-_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _MAX_DEPTH_CAP = 100  # jsonschema recurses per level; deeper documents would hit RecursionError
-_SNIPPET = 200
 
 _HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = _HERE / "schemas" / "wire.schema.json"
@@ -53,106 +65,6 @@ class WireLimits:
     def to_json(self) -> dict[str, int]:
         return {"max_bytes": self.max_bytes, "max_elements": self.max_elements,
                 "max_depth": min(self.max_depth, _MAX_DEPTH_CAP)}
-
-
-@dataclass(frozen=True)
-class Handle:
-    """An object kept in the kernel's agent registry."""
-
-    id: str
-
-
-@dataclass(frozen=True)
-class TensorValue:
-    """A tensor as plain data. `values` are nested lists (floats may be nan/inf)."""
-
-    dtype: str
-    shape: tuple[int, ...]
-    values: Any
-    requires_grad: bool = False
-    grad_fn: str | None = None
-    is_leaf: bool = True
-    exact_type: bool = True
-    class_name: str = "torch.Tensor"
-
-    @property
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-    def to_torch(self) -> Any:
-        """A real torch tensor with these dtype, shape, values and requires_grad."""
-        import torch
-
-        t = torch.tensor(self.values, dtype=getattr(torch, _checked_dtype(self.dtype)))
-        t = t.reshape(self.shape)
-        if self.requires_grad and self.dtype in FLOAT_DTYPES:
-            t.requires_grad_(True)
-        return t
-
-    @classmethod
-    def from_torch(cls, t: Any) -> TensorValue:
-        """Plain-data copy of a trusted torch tensor (the grad graph is not kept)."""
-        import torch
-
-        dtype = _checked_dtype(str(t.dtype).removeprefix("torch."))
-        return cls(dtype=dtype, shape=tuple(int(s) for s in t.shape),
-                   values=t.detach().cpu().tolist(), requires_grad=bool(t.requires_grad),
-                   grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
-                   is_leaf=bool(t.is_leaf),
-                   exact_type=type(t) in (torch.Tensor, torch.nn.Parameter),
-                   class_name=f"{type(t).__module__}.{type(t).__qualname__}")
-
-
-@dataclass(frozen=True)
-class ModuleValue:
-    """An nn.Module as plain data: child class names and parameter/buffer tensors by dotted name."""
-
-    class_name: str
-    children: dict[str, str] = field(default_factory=dict)
-    state: dict[str, TensorValue] = field(default_factory=dict)
-    exact_type: bool = False
-    training: bool = True
-
-
-@dataclass(frozen=True)
-class ObjectValue:
-    """Any other object: its class name and a truncated repr. Never equal to an expected value."""
-
-    class_name: str
-    repr: str
-
-
-class StudentException(Exception):
-    """The student's code raised; carries names only, never the exception object."""
-
-    def __init__(self, type_name: str, module: str, mro: tuple[str, ...] | list[str],
-                 message: str) -> None:
-        super().__init__(f"{type_name}: {message}")
-        self.type_name = type_name
-        self.module = module
-        self.mro = tuple(mro)
-        self.message = message
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.type_name, self.module, self.mro, self.message))
-
-    def is_a(self, name: str) -> bool:
-        """True if `name` ("builtins.RuntimeError" or "RuntimeError") is in the class's MRO.
-
-        A bare name matches any module's class of that name; qualify it to be strict.
-        """
-        return any(entry == name or entry.endswith("." + name) for entry in self.mro)
-
-
-class MissingDefinition(Exception):
-    """The requested name (or attribute path) is not defined in the student's namespace."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"{name} is not defined")
-        self.name = name
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.name,))
 
 
 # ------------------------------------------------------------------------------------- requests
@@ -237,10 +149,10 @@ def _is_torch_tensor(value: Any) -> bool:
 
 
 def _tensor_argument(t: TensorValue) -> dict[str, Any]:
-    dtype = _checked_dtype(t.dtype)
+    dtype = checked_dtype(t.dtype)
     values = _specials_to_names(t.values) if dtype in FLOAT_DTYPES else t.values
     try:
-        _check_nesting(values, tuple(t.shape), dtype, "argument")
+        check_nesting(values, tuple(t.shape), dtype, "argument")
     except ProtocolError as e:
         raise ValueError(str(e)) from None
     return {"kind": "tensor", "dtype": dtype, "shape": list(t.shape), "values": values,
@@ -257,12 +169,6 @@ def _specials_to_names(v: Any) -> Any:
 
 def _special_name(f: float) -> str:
     return "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")
-
-
-def _checked_dtype(dtype: str) -> str:
-    if dtype not in DTYPES:
-        raise TypeError(f"unsupported tensor dtype {dtype[:40]!r}")
-    return dtype
 
 
 # ------------------------------------------------------------------------------------ responses
@@ -294,12 +200,12 @@ def decode_response(payload: Any, *, expected_nonce: str, limits: WireLimits | N
     except RecursionError:
         raise ProtocolError("response is nested too deeply to validate") from None
     if err is not None:
-        where = "/".join(str(p) for p in err.absolute_path)[:_SNIPPET] or "(root)"
+        where = "/".join(str(p) for p in err.absolute_path)[:SNIPPET] or "(root)"
         raise ProtocolError(f"response does not match the wire schema at {where}: "
-                            f"{_snippet(err.message)}")
+                            f"{snippet(err.message)}")
     if payload["nonce"] != expected_nonce:
-        raise ProtocolError(f"response nonce {_snippet(payload['nonce'], 40)!r} does not match "
-                            f"the request's {_snippet(expected_nonce, 40)!r}")
+        raise ProtocolError(f"response nonce {snippet(payload['nonce'], 40)!r} does not match "
+                            f"the request's {snippet(expected_nonce, 40)!r}")
     if payload["ok"]:
         return _value(payload["value"])
     error = payload["error"]
@@ -309,12 +215,8 @@ def decode_response(payload: Any, *, expected_nonce: str, limits: WireLimits | N
     if kind == "missing":
         raise MissingDefinition(error["name"])
     if kind == "too_large":
-        raise ProtocolError(f"the result is too large to send back: {_snippet(error['message'])}")
-    raise ProtocolError(f"the agent rejected the request: {_snippet(error['message'])}")
-
-
-def _snippet(text: str, n: int = _SNIPPET) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
+        raise ProtocolError(f"the result is too large to send back: {snippet(error['message'])}")
+    raise ProtocolError(f"the agent rejected the request: {snippet(error['message'])}")
 
 
 def _parse_json(raw: str | bytes | bytearray, max_bytes: int) -> Any:
@@ -327,7 +229,7 @@ def _parse_json(raw: str | bytes | bytearray, max_bytes: int) -> Any:
     try:
         return json.loads(raw, parse_constant=reject_constant)
     except (ValueError, RecursionError) as e:
-        raise ProtocolError(f"response is not valid JSON: {_snippet(str(e))}") from None
+        raise ProtocolError(f"response is not valid JSON: {snippet(str(e))}") from None
 
 
 def _measure(root: Any, max_depth: int, max_elements: int) -> None:
@@ -366,7 +268,7 @@ def _value(v: Any) -> Any:
         return [_value(i) for i in v]
     kind = v["kind"]
     if kind == "float":
-        return _SPECIAL[v["value"]]
+        return SPECIAL_FLOATS[v["value"]]
     if kind == "bigint":
         try:
             return int(v["value"])
@@ -396,56 +298,12 @@ def _value(v: Any) -> Any:
         return ObjectValue(class_name=v["class"], repr=v["repr"])
     if kind == "handle":
         return Handle(v["id"])
-    raise ProtocolError(f"unknown value kind {_snippet(str(kind), 40)!r}")  # schema forbids this
+    raise ProtocolError(f"unknown value kind {snippet(str(kind), 40)!r}")  # schema forbids this
 
 
 def _tensor(v: Mapping[str, Any]) -> TensorValue:
     dtype, shape = v["dtype"], tuple(v["shape"])
-    values = _check_nesting(v["values"], shape, dtype, "response")
+    values = check_nesting(v["values"], shape, dtype, "response")
     return TensorValue(dtype=dtype, shape=shape, values=values, requires_grad=v["requires_grad"],
                        grad_fn=v["grad_fn"], is_leaf=v["is_leaf"], exact_type=v["exact_type"],
                        class_name=v["class"])
-
-
-def _check_nesting(values: Any, shape: tuple[int, ...], dtype: str, what: str) -> Any:
-    """Check that nested lists match `shape` and leaves match `dtype`; return the plain values."""
-    leaf = _leaf_converter(dtype, what)
-
-    def walk(node: Any, dims: tuple[int, ...]) -> Any:
-        if not dims:
-            return leaf(node)
-        if type(node) is not list or len(node) != dims[0]:
-            raise ProtocolError(f"{what} tensor values do not match its shape {list(shape)}")
-        return [walk(n, dims[1:]) for n in node]
-
-    return walk(values, shape)
-
-
-def _leaf_converter(dtype: str, what: str) -> Any:
-    def bad(node: Any) -> ProtocolError:
-        return ProtocolError(f"{what} tensor of dtype {dtype} has an invalid element "
-                             f"{_snippet(repr(node), 40)}")
-
-    if dtype == "bool":
-        def leaf(node: Any) -> Any:
-            if type(node) is not bool:
-                raise bad(node)
-            return node
-    elif dtype in INT_RANGES:
-        lo, hi = INT_RANGES[dtype]
-
-        def leaf(node: Any) -> Any:
-            if type(node) is not int or not lo <= node <= hi:
-                raise bad(node)
-            return node
-    else:
-        def leaf(node: Any) -> Any:
-            t = type(node)
-            if t is float:
-                return node
-            if t is int:
-                return float(node)
-            if t is str and node in _SPECIAL:
-                return _SPECIAL[node]
-            raise bad(node)
-    return leaf

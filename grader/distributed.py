@@ -174,7 +174,7 @@ def grade_remote(state: RemoteState, job: RemoteJob) -> JobResult:
         if problem is not None:
             raise WorkerMismatch(f"the dask worker on {socket.gethostname()} cannot grade it: {problem}")
         course = replace(state.options.course, root=unpack_course(state.course))
-        # Slot 0 everywhere: the machine-wide uid lock (sandbox._claim_uid) gives each concurrent sandbox,
+        # Slot 0 everywhere: the machine-wide uid lock (uid_pool.claim_uid) gives each concurrent sandbox,
         # of whichever worker process, a uid of its own.
         worker = setup_worker(replace(state.options, course=course), 0)
         with tempfile.TemporaryDirectory(prefix="grader-files-") as folder:

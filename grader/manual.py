@@ -11,6 +11,9 @@ TOML: one table per student, check id -> points or {points, comment, override}:
 Every row is checked before any is stored (grader/scorestore.py); one bad row refuses the whole import with
 every problem named by its row: an unknown student or check, points outside 0..max, a score for an empty or
 unchanged answer, a score for an automatic check without `override = true`.
+
+A CSV's student ids are read the way the grader writes them (textsafe.csv_value): an id that looks like a
+spreadsheet formula, `'=HYPERLINK(...)` as gradebook.csv has it, is the student `=HYPERLINK(...)`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .errors import UsageError
 from .layout import OutLayout
 from .rubric import CheckSpec, ManualSpec
 from .scorestore import Score, ScoreStore, notebook_print, text_print
+from .textsafe import csv_value
 from .answers import written_answer
 
 if TYPE_CHECKING:
@@ -195,7 +199,7 @@ def _csv_rows(path: Path) -> list[Row]:
         missing = {"student", "check", "points"} - set(reader.fieldnames or [])
         if missing:
             raise UsageError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        return [Row(f"line {n}", row["student"] or "", row["check"] or "", row["points"], row.get("comment") or "",
+        return [Row(f"line {n}", csv_value(row["student"] or ""), row["check"] or "", row["points"], row.get("comment") or "",
                     _flag(row.get("override") or ""))
                 for n, row in enumerate(reader, start=2)]
 

@@ -8,12 +8,10 @@ no process it started survives and the tree is gone.
 from __future__ import annotations
 
 import enum
-import functools
 import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,17 +21,18 @@ from pathlib import Path
 import psutil
 
 from . import sandboxed
+from .bwrap import SANDBOX_HOME, bwrap_argv, bwrap_problem
 from .errors import SandboxError
 from .python_paths import kernel_python, kernel_read_paths, unreadable_by
+from .uid_pool import FIRST_SANDBOX_UID, SANDBOX_UIDS, claim_uid, processes_of_uid
 
-SANDBOX_HOME = "/home/student"
+__all__ = ["FIRST_SANDBOX_UID", "SANDBOX_HOME", "SANDBOX_MARKER", "SANDBOX_UIDS", "Isolation", "IsolationReport",
+           "Limits", "Sandbox", "bwrap_problem", "kernel_environment", "resolve_isolation"]
+
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
-FIRST_SANDBOX_UID = 62000
-SANDBOX_UIDS = 1000
 OWNER_FILE = "owner.pid"
 # Short paths: unix socket names must stay under ~100 bytes.
 SANDBOX_PARENT = Path("/tmp") if os.path.isdir("/tmp") else Path(tempfile.gettempdir())
-UID_LOCK_DIR = Path("/run/lock/grader-uids") if Path("/run/lock").is_dir() else Path("/tmp/grader-uids")
 
 
 class Isolation(str, enum.Enum):
@@ -85,22 +84,6 @@ class IsolationReport:
         return asdict(self)
 
 
-@functools.lru_cache(maxsize=1)
-def bwrap_problem() -> str | None:
-    """None when bubblewrap can build our sandbox here, else a sentence saying why not."""
-    exe = shutil.which("bwrap")
-    if exe is None:
-        return "bubblewrap (bwrap) is not installed"
-    probe = [exe, *_namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
-    try:
-        done = subprocess.run(probe, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"bubblewrap could not run: {exc}"
-    if done.returncode != 0:
-        return f"bubblewrap cannot create namespaces here: {done.stderr.strip()[:200]}"
-    return None
-
-
 def resolve_isolation(requested: Isolation | str) -> IsolationReport:
     """Decide the isolation level actually used; strict without bubblewrap is an error."""
     requested = Isolation(requested)
@@ -115,14 +98,7 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
         return IsolationReport(
             level="bwrap",
             requested=requested.value,
-            protections={
-                "resource_limits": True,
-                "private_filesystem": True,
-                "no_network": True,
-                "private_pids": True,
-                "unprivileged_uid": root and not unreadable,
-                "all_processes_killed": True,
-            },
+            protections=_protections(confined=True, unprivileged_uid=root and not unreadable),
             warning=None if not unreadable else (
                 f"weaker isolation: kernels run as root (without capabilities) inside bubblewrap, because this "
                 f"Python's files are not readable by an unprivileged uid: {unreadable[0]}"),
@@ -132,14 +108,7 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
     return IsolationReport(
         level="none",
         requested=requested.value,
-        protections={
-            "resource_limits": True,
-            "private_filesystem": False,
-            "no_network": False,
-            "private_pids": False,
-            "unprivileged_uid": False,
-            "all_processes_killed": False,
-        },
+        protections=_protections(confined=False, unprivileged_uid=False),
         warning=(
             f"weaker isolation: {problem}. Student code runs with resource limits in a scratch directory, "
             "but can read any file this user can read, use the network and leave processes behind "
@@ -148,11 +117,10 @@ def resolve_isolation(requested: Isolation | str) -> IsolationReport:
     )
 
 
-def _namespace_flags() -> list[str]:
-    flags = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    if os.geteuid() != 0:
-        flags.insert(0, "--unshare-user")
-    return flags
+def _protections(confined: bool, unprivileged_uid: bool) -> dict[str, bool]:
+    """What an isolation level protects: `confined` is bubblewrap's filesystem, network and pid namespaces."""
+    return {"resource_limits": True, "private_filesystem": confined, "no_network": confined, "private_pids": confined,
+            "unprivileged_uid": unprivileged_uid, "all_processes_killed": confined}
 
 
 class Sandbox:
@@ -172,7 +140,7 @@ class Sandbox:
         self._uid_lock: int | None = None
         self.uid: int | None = None
         if os.geteuid() == 0 and isolation.level == "bwrap" and isolation.protections.get("unprivileged_uid"):
-            self.uid, self._uid_lock = _claim_uid(slot)
+            self.uid, self._uid_lock = claim_uid(slot)
             os.chown(self.root, self.uid, self.uid)
             os.chown(self.workdir, self.uid, self.uid)
             os.chown(self.runtime_dir, self.uid, self.uid)
@@ -219,7 +187,7 @@ class Sandbox:
             if hold:
                 raise SandboxError("a warm kernel start needs the bubblewrap sandbox")
             return [*launcher, *kernel_argv]
-        return [*self._bwrap_argv(), *launcher, *([] if hold else kernel_argv)]
+        return [*bwrap_argv(self.uid, self.runtime_dir, self.workdir, kernel_read_paths()), *launcher, *([] if hold else kernel_argv)]
 
     def warm_kernel_request(self, kernel_args: list[str]) -> dict:
         """What a kernel factory needs to fork a kernel into this sandbox (see grader/sandboxed/kernel_factory.py)."""
@@ -230,40 +198,8 @@ class Sandbox:
         settings = {"limits": self.limits.rlimits(), "uid": self.uid, "gid": self.uid}
         if self.uid is None and os.geteuid() != 0:
             # RLIMIT_NPROC counts every process of the real user, not just this kernel's.
-            settings["limits"]["max_processes"] += len(_processes_of_uid(os.getuid()))
+            settings["limits"]["max_processes"] += len(processes_of_uid(os.getuid()))
         return settings
-
-    def _bwrap_argv(self) -> list[str]:
-        argv = [shutil.which("bwrap") or "bwrap", *_namespace_flags(), "--die-with-parent", "--new-session"]
-        argv += ["--hostname", "sandbox"]
-        if self.uid is not None:
-            argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        made: set[str] = set()
-        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-            host = Path("/") / top
-            if host.is_symlink():
-                argv += ["--symlink", os.readlink(host), str(host)]
-            elif host.is_dir():
-                argv += ["--ro-bind", str(host), str(host)]
-            made.add(str(host))
-        for etc in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "alternatives", "mime.types"):
-            argv += ["--ro-bind-try", f"/etc/{etc}", f"/etc/{etc}"]
-        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        made.update({"/proc", "/dev", "/tmp", "/etc"})
-        # `made` also holds the empty directories created as parents: only a real mount covers what is below it.
-        mounted = {Path(m) for m in made if m not in ("/tmp", "/etc")}
-        for root in kernel_read_paths():
-            if any(root.is_relative_to(m) for m in mounted):
-                continue
-            argv += _parent_dirs(root, made)
-            argv += ["--ro-bind", str(root), str(root)]
-            made.add(str(root))
-            mounted.add(root)
-        argv += _parent_dirs(self.runtime_dir, made)
-        argv += ["--bind", str(self.runtime_dir), str(self.runtime_dir)]
-        argv += _parent_dirs(Path(SANDBOX_HOME), made)
-        argv += ["--bind", str(self.workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
-        return argv
 
     def processes(self) -> set[int]:
         """Pids of the processes running in this sandbox now."""
@@ -343,55 +279,3 @@ def _remove_stale_trees() -> None:
             continue
         if not psutil.pid_exists(pid):
             shutil.rmtree(owner.parent, ignore_errors=True)
-
-
-def _claim_uid(start: int) -> tuple[int, int]:
-    """A sandbox uid no other sandbox on this machine holds, locked until the returned fd is closed.
-
-    Every process of a sandbox's uid is killed when the sandbox closes, so two sandboxes (even of two
-    grader runs) must never share one. A free lock with processes still running under its uid means a
-    grader died without cleaning up: those orphans are killed before the uid is reused.
-    """
-    import fcntl
-
-    UID_LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
-    for offset in range(SANDBOX_UIDS):
-        uid = FIRST_SANDBOX_UID + (start + offset) % SANDBOX_UIDS
-        fd = os.open(UID_LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        orphans = []
-        for pid in _processes_of_uid(uid):
-            try:
-                proc = psutil.Process(pid)
-                proc.kill()
-                orphans.append(proc)
-            except psutil.Error:
-                pass
-        psutil.wait_procs(orphans, timeout=5)
-        return uid, fd
-    raise SandboxError(f"all {SANDBOX_UIDS} sandbox uids from {FIRST_SANDBOX_UID} are in use")
-
-
-def _parent_dirs(path: Path, made: set[str]) -> list[str]:
-    """bwrap creates missing parents with the host's modes; make them traversable explicitly."""
-    argv: list[str] = []
-    for parent in reversed(path.parents):
-        name = str(parent)
-        if name == "/" or name in made:
-            continue
-        argv += ["--perms", "0755", "--dir", name]
-        made.add(name)
-    return argv
-
-
-def _processes_of_uid(uid: int) -> list[int]:
-    found = []
-    for proc in psutil.process_iter(["pid", "uids"]):
-        uids = proc.info.get("uids")
-        if uids is not None and uids.real == uid:
-            found.append(proc.pid)
-    return found

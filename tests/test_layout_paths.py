@@ -8,27 +8,20 @@ from pathlib import Path
 import pytest
 
 from grader import python_paths, sandbox
+from grader.bwrap import bwrap_argv
 from grader.errors import EnvironmentProblem, SandboxError
-from grader.sandbox import Isolation, IsolationReport, Limits, Sandbox, resolve_isolation
-
-
-BWRAP = IsolationReport("bwrap", "auto", {"unprivileged_uid": False})
+from grader.sandbox import Isolation, Limits, resolve_isolation
 
 
 def _binds(argv: list[str]) -> set[str]:
     return {argv[i + 2] for i, a in enumerate(argv) if a == "--ro-bind"}
 
 
-def test_a_venv_beside_its_base_interpreter_is_bound_too(monkeypatch):
+def test_a_venv_beside_its_base_interpreter_is_bound_too():
     # pyenv (or conda, uv) and the virtualenv both under /root: binding the first made /root a directory of
     # the sandbox, and the venv (the kernel's own executable) was skipped as if /root were mounted.
     paths = (Path("/root/.pyenv/versions/3.11.7"), Path("/root/project/.venv"), Path("/root/project/.venv/bin"))
-    monkeypatch.setattr(sandbox, "kernel_read_paths", lambda: paths)
-    box = Sandbox(BWRAP, Limits())
-    try:
-        binds = _binds(box._bwrap_argv())
-    finally:
-        box.close()
+    binds = _binds(bwrap_argv(None, Path("/tmp/grd-x/run"), Path("/tmp/grd-x/home"), paths))
     assert {"/root/.pyenv/versions/3.11.7", "/root/project/.venv"} <= binds
     assert "/root/project/.venv/bin" not in binds  # already inside a bound path
 

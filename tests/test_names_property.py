@@ -3,16 +3,21 @@
 Hypothesis generates student folder names, notebook names and extra file names (any bytes the filesystem
 allows, long, control characters, markup, formula prefixes, reserved names, GBK) and drives them through
 discovery, grading of the mini course (a fake run for the examples; one real batch with kernels), every
-reporter and `grade export`: exit 0, one gradebook row per student, every file parseable, and no path of the
-grading machine in what a student sees.
+reporter and `grade export`: exit 0, one gradebook row per student, every file parseable, and no control
+character (newlines aside) nor path of the grading machine in the text a student or the terminal sees:
+feedback.md, feedback.html's text, the terminal table, and the CSV cells (a cell that reads back, through
+`csv_value`, as a student's id is that id exactly, the one thing the gradebook must not change).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 import tempfile
+from html.parser import HTMLParser
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -21,15 +26,17 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from grader.batch import grade_batch
-from grader.cli import main
+from grader.cli import main, results_table
 from grader.course import load_course
 from grader.discovery import NOT_STUDENTS
 from grader.export import ExportOptions, load_reports, write_exports
 from grader.layout import OutLayout
 from grader.options import GradingOptions
 from grader.sandbox import Limits
+from grader.textsafe import csv_value
 from minicourse import make_course
 from test_names import FakeExecutor, exercise_nb
 
@@ -69,12 +76,59 @@ def build(subs: Path, course_dir: Path, students: list[tuple[bytes, bytes, bytes
             handle.write(b"1,2\n")
 
 
-def check_out(out: Path, count: int, machine: list[str]) -> None:
-    """One row per student, every file parseable, no path of this machine in a student's files."""
-    with (out / "gradebook.csv").open(encoding="utf-8", newline="") as handle:
-        assert len(list(csv.reader(handle))) == 1 + count
-    with (out / "gradebook_canvas.csv").open(encoding="utf-8", newline="") as handle:
-        list(csv.reader(handle))
+# What must not reach a reader as text: C0 controls (newline aside), DEL, C1 controls, bidirectional overrides.
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class _TextOf(HTMLParser):
+    """The text a browser shows of a page (what is between tags, entities decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_text(page: str) -> str:
+    parser = _TextOf()
+    parser.feed(page)
+    return "".join(parser.parts)
+
+
+def assert_clean(text: str, machine: list[str], where: object, allowed: str = "") -> None:
+    """No control character (but those `allowed`) and no path of this machine in `text`."""
+    found = [c for c in CONTROL.findall(text) if c not in allowed]
+    assert not found, (where, found[:5], text[:300])
+    assert not any(m in text for m in machine), (where, text[:500])
+
+
+def check_csv(path: Path, ids: set[str], machine: list[str]) -> list[list[str]]:
+    """Every cell of a CSV the grader wrote: a student's id exactly, or clean text."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows:
+        for cell in row:
+            value = csv_value(cell)
+            if value not in ids:
+                assert_clean(value, machine, (path.name, row[:1]))
+            assert not any(m in value for m in machine), (path.name, value)
+    return rows
+
+
+def check_table(reports: list[dict], machine: list[str]) -> None:
+    """The terminal table as rich draws it on a non-terminal: student ids shown as clean text."""
+    console = Console(file=io.StringIO(), force_terminal=False, width=400)
+    console.print(results_table(reports, [e["id"] for e in reports[0]["exercises"]], Path("OUT")))
+    assert_clean(console.file.getvalue(), machine, "terminal table")
+
+
+def check_out(out: Path, count: int, machine: list[str], ids: set[str]) -> None:
+    """One row per student, every file parseable, no path of this machine in a student's files, and no control
+    character or machine path in what anyone reads as text."""
+    assert len(check_csv(out / "gradebook.csv", ids, machine)) == 1 + count
+    check_csv(out / "gradebook_canvas.csv", ids, machine)
     ET.parse(out / "junit.xml")
     assert (out / "summary.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     folders = list(OutLayout(out).students_dir().iterdir())
@@ -88,6 +142,11 @@ def check_out(out: Path, count: int, machine: list[str]) -> None:
                 json.loads(text)
             if path.suffix != ".ipynb":
                 assert not any(m in text for m in machine), (path, text[:500])
+    layout = OutLayout(out)
+    for student in ids:
+        assert_clean(layout.feedback_md(student).read_text(encoding="utf-8"), machine, (student, "feedback.md"))
+        page = layout.feedback_html(student).read_text(encoding="utf-8")
+        assert_clean(html_text(page), machine, (student, "feedback.html"), allowed="\t")  # a browser's white space
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -99,15 +158,18 @@ def test_any_names_grade_every_student(course_dir, isolation, students):
         subs, out = Path(tmp) / "subs", Path(tmp) / "out"
         build(subs, course_dir, students)
         reports = grade_batch(subs, out, options, executor=FakeExecutor(), on_warning=lambda line: None)
-        assert len(reports) == len(students) == len({r["student"] for r in reports})
+        ids = {r["student"] for r in reports}
+        assert len(reports) == len(students) == len(ids)
+        machine = [tmp, str(course_dir)]
+        check_table(reports, machine)
         write_exports(out, reports, options.course, ExportOptions("en", ("gradescope", "junit", "canvas")))
-        check_out(out, len(students), [tmp, str(course_dir)])
+        check_out(out, len(students), machine, ids)
         result = CliRunner().invoke(main, ["export", "reports", str(out), "--course", str(course_dir),
                                            "--format", "gradescope", "--format", "junit", "--format", "canvas"],
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert len(load_reports(out)) == len(students)
-        check_out(out, len(students), [tmp, str(course_dir)])
+        check_out(out, len(students), machine, ids)
 
 
 @pytest.mark.slow
@@ -127,4 +189,6 @@ def test_a_real_batch_of_hostile_names(course_dir, isolation, tmp_path):
                                        "--format", "gradescope", "--format", "junit", "--format", "canvas"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    check_out(tmp_path / "out", 4, [str(tmp_path), str(course_dir)])
+    machine = [str(tmp_path), str(course_dir)]
+    check_table(reports, machine)
+    check_out(tmp_path / "out", 4, machine, {r["student"] for r in reports})

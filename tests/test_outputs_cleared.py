@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import nbformat
@@ -12,27 +11,7 @@ from click.testing import CliRunner
 from grader.cli import main
 from grader.notebook import prepare_for_execution
 
-from sample_reports import png_bytes
-
-
-def fake_image_output() -> tuple[dict, str]:
-    encoded = base64.b64encode(png_bytes("tab:red")).decode()
-    return nbformat.v4.new_output("display_data", data={"image/png": encoded, "text/plain": "<Figure>"}), encoded
-
-
-def with_stored_images(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, str]:
-    """The notebook plus five fake plots: three in a cell with no source, two in cells tagged skip-execution."""
-    nb = nbformat.from_dict(nb)
-    output, encoded = fake_image_output()
-    empty = nbformat.v4.new_code_cell("", outputs=[output, output, output], execution_count=7)
-    skipped = nbformat.v4.new_code_cell("_ = show_experiment(1.7, 1)", outputs=[output, output], execution_count=8)
-    skipped.metadata["tags"] = ["demo", "skip-execution"]
-    raises = nbformat.v4.new_code_cell("1 / 0")
-    raises.metadata["tags"] = ["raises-exception"]
-    raises.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
-    nb.cells += [empty, skipped, raises]
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
-    return nb, encoded
+from adversarial.corpus import with_stored_images
 
 
 def test_prepare_for_execution_clears_outputs_and_execution_tags_and_leaves_the_input_alone(project):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -52,6 +53,20 @@ def test_imported_scores_live_in_the_store_and_survive_a_rerun_without_the_file(
     assert again["s0"]["score"] == 13
     grade(subs, out, options, manual)  # the same import again makes no new version
     assert ScoreStore.load(OutLayout(out)).get("s0", "beta.essay.answer").version == 1
+
+
+def test_a_formula_like_id_copied_from_the_gradebook_imports_for_that_student(batch, tmp_path):
+    subs, out, options = batch
+    (subs / "s0").rename(subs / "=s0")  # the gradebook writes this id as '=s0 (CSV injection defence)
+    grade(subs, out, options)
+    with OutLayout(out).gradebook().open(newline="", encoding="utf-8") as handle:
+        written = next(row[0] for row in csv.reader(handle) if row[0].endswith("=s0"))
+    assert written == "'=s0"
+    manual = write(tmp_path, "m.csv", f"student,check,points,comment\n{written},beta.essay.answer,3,fair\n")
+    reports = grade(subs, out, options, manual)
+    essay = check_of(reports["=s0"], "beta.essay.answer")
+    assert (essay["status"], essay["points"], essay["message"]) == ("manual", 3, "fair")
+    assert ScoreStore.load(OutLayout(out)).get("=s0", "beta.essay.answer").points == 3
 
 
 def test_an_unscored_answer_is_pending_not_zero(batch):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
 from .. import i18n
 from ..messages import msg
+from ..textsafe import plain
 from .charts import bar_chart
 from .view import CheckView, ExerciseView, FeedbackView
 
@@ -22,6 +23,11 @@ text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right
 figure{display:inline-block;margin:.4rem;max-width:46%}figure img{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:.8rem;color:#666}.note{background:#fff8e1;border-left:4px solid #f9a825;padding:.4rem .8rem}
 """
+
+
+def escape(value: object) -> str:
+    """Text for the page: HTML-escaped, and without control characters (a student's id or message may hold them)."""
+    return _html_escape(plain(value))
 
 
 def _num(value: float) -> str:

@@ -1,13 +1,17 @@
 """The adversarial corpus: hostile and broken submissions, each with the outcome the grader must give.
 
 Kernel cases are the autograd reference solution plus hostile cells (so every honest question should
-still score unless the case attacks it); file cases are raw bytes handed in as the notebook.
+still score unless the case attacks it); file cases are raw bytes handed in as the notebook; the stored-outputs
+case is a blank logistic-regression notebook with fake plots stored in it (`with_stored_images`).
 `{paths}` in a cell is replaced with a JSON object of paths the sandbox must not see.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
+
+import nbformat
 
 QUESTIONS = ("retain_graph", "grad_tensors", "create_graph", "accumulation", "requires_grad", "leaf_inplace")
 
@@ -250,5 +254,33 @@ MALFORMED = [
 HOSTILE_IDS = ('=HYPERLINK("evil.example","click")', "+1+cmd|' -C calc'!A0", "@SUM(1+1)*cmd|' -C calc'!A0", "-2+3",
                "Points Possible", "[x]alice", "\x1b[2J\x1b[H\x1b[32mALL GOOD alice 100\x1b[0m",
                "\x1b]0;title\x07\x1b]8;;http:evil\x1b\\link\x1b]8;;\x1b\\")
+
+# Issue 13, outputs the run did not produce: a blank logistic-regression notebook carrying fake plots in a cell with no
+# source and in cells tagged skip-execution. Only outputs this run produces may count: `plots` scores nothing.
+STORED_OUTPUTS = "stored_fake_plots"
+
+
+def fake_image_output() -> tuple[dict, str]:
+    """A display_data output holding a real PNG, and that PNG as base64 (to look for it in what the grader wrote)."""
+    from sample_reports import png_bytes
+
+    encoded = base64.b64encode(png_bytes("tab:red")).decode()
+    return nbformat.v4.new_output("display_data", data={"image/png": encoded, "text/plain": "<Figure>"}), encoded
+
+
+def with_stored_images(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, str]:
+    """The notebook plus five fake plots: three in a cell with no source, two in cells tagged skip-execution."""
+    nb = nbformat.from_dict(nb)
+    output, encoded = fake_image_output()
+    empty = nbformat.v4.new_code_cell("", outputs=[output, output, output], execution_count=7)
+    skipped = nbformat.v4.new_code_cell("_ = show_experiment(1.7, 1)", outputs=[output, output], execution_count=8)
+    skipped.metadata["tags"] = ["demo", "skip-execution"]
+    raises = nbformat.v4.new_code_cell("1 / 0")
+    raises.metadata["tags"] = ["raises-exception"]
+    raises.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
+    nb.cells += [empty, skipped, raises]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    return nb, encoded
+
 
 CASES = KERNEL_KILLERS + RESOURCE_EXHAUSTION + ESCAPES + FORGERY + MALFORMED

@@ -22,7 +22,7 @@ from grader.layout import OutLayout
 from grader.reporters.json_report import report_schema
 from grader.sandbox import FIRST_SANDBOX_UID, SANDBOX_MARKER, SANDBOX_UIDS, Limits
 
-from .corpus import CASES, HOSTILE_IDS, QUESTIONS, Case
+from .corpus import CASES, HOSTILE_IDS, QUESTIONS, STORED_OUTPUTS, Case, with_stored_images
 
 pytestmark = pytest.mark.slow
 
@@ -139,11 +139,15 @@ def _extra_file_cases(project: Path, subs: Path) -> dict[str, str]:
     (subs / "no_notebook").mkdir()
     (subs / "no_notebook" / "notes.txt").write_text("I forgot the notebook")
     (subs / "single_file_student.ipynb").write_text(nbformat.writes(ref))
+    blank = nbformat.read(project / "exercises" / "02_logistic_regression.ipynb", as_version=4)
+    (subs / STORED_OUTPUTS).mkdir()
+    nbformat.write(with_stored_images(blank)[0], subs / STORED_OUTPUTS / "02_logistic_regression.ipynb")
     for student in HOSTILE_IDS:
         (subs / student).mkdir()
         nbformat.write(ref, subs / student / "01_autograd.ipynb")
     return {"nbformat_3": "graded", "source_as_lists": "graded", "magics_and_foreign_kernel": "graded",
             "hundreds_of_mb": "not_gradable", "no_notebook": "missing", "single_file_student": "graded",
+            STORED_OUTPUTS: "missing",
             **{student: "graded" for student in HOSTILE_IDS}}
 
 
@@ -254,6 +258,25 @@ def test_name_cases(batch, student):
     if student == "long_notebook_name":
         assert exercise["notebook"] == "n" * 239 + ".ipynb"
     assert str(batch.out) not in json.dumps(batch.reports[student], ensure_ascii=False)
+
+
+def test_stored_outputs_count_for_nothing(batch, tmp_path):
+    """Issue 13: fake plots stored in the notebook (empty cell, skip-execution cells) score nothing, shown nowhere."""
+    from grader.export import write_exports
+
+    report = batch.reports[STORED_OUTPUTS]
+    (exercise,) = [e for e in report["exercises"] if e["id"] == "logistic_regression"]
+    assert exercise["status"] == "graded", exercise["message"]
+    plots = {q["id"]: q for q in exercise["questions"]}["plots"]
+    assert plots["score"] == 0, plots
+    _, encoded = with_stored_images(nbformat.v4.new_notebook())
+    executed = nbformat.read(OutLayout(batch.out).executed(STORED_OUTPUTS, exercise["notebook"]), as_version=4)
+    assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    layout = OutLayout(tmp_path / "feedback")  # feedback pages as `grade` writes them, beside the executed notebook
+    shutil.copytree(OutLayout(batch.out).student_dir(STORED_OUTPUTS), layout.student_dir(STORED_OUTPUTS))
+    write_exports(layout.root, [report], batch.options.course)
+    page = layout.feedback_html(STORED_OUTPUTS).read_text(encoding="utf-8")
+    assert encoded[:200] not in page and "data:image/png" not in page
 
 
 def test_clean_students_are_graded_exactly_as_if_alone(batch, tmp_path):
