@@ -12,7 +12,7 @@ import pytest
 
 @pytest.mark.slow
 def test_the_benchmark_runs_on_a_tiny_batch(project, isolation):
-    done = subprocess.run([sys.executable, str(project / "bench" / "run.py"), "--students", "2", "--workers", "2",
+    done = subprocess.run([sys.executable, str(project / "bench" / "run.py"), "--students", "3", "--workers", "2",
                            "--exercises", "autograd", "--isolation", isolation.requested],
                           capture_output=True, text=True, cwd=project, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
