@@ -5,6 +5,8 @@ a few grader functions to time the phases of every notebook job into PHASES; the
 around each job, and the job's timings carry the figures back to the parent:
 
 - kernel_start: starting the sandboxed kernel (sandbox, bubblewrap, ipykernel boot)
+- factory: starting this worker's kernel factory (warm start), inside the first warm kernel_start; the
+  bench reports it apart from the per-notebook fixed cost
 - agent: the grader's agent going into the kernel before the first cell; it imports torch, so the
   notebook's own `import torch` then costs nothing
 - cells: the student's cells executing in the kernel (nbclient's execute_cell)
@@ -133,10 +135,12 @@ def install() -> None:
     import grader.kernel as kernel
     import grader.sandboxed as sandboxed
     import grader.session as session
+    import grader.warm as warm
 
     if _meter is not None:
         return
     _meter = _TreeMeter()
+    warm.KernelFactory.__init__ = _timed("factory", warm.KernelFactory.__init__)
     kernel.KernelSession._start_kernel = _timed_async("kernel_start", kernel.KernelSession._start_kernel)
     jupyter_glue.BoundedClient.async_execute_cell = _timed_async("cells", jupyter_glue.BoundedClient.async_execute_cell)
     execute_silently = kernel.KernelSession._execute_silently

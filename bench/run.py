@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -48,7 +48,7 @@ from grader.jobs import Instrumentation, JobResult  # noqa: E402
 from grader.options import GradingOptions  # noqa: E402
 from grader.pool import default_torch_threads, default_workers  # noqa: E402
 from grader.sandbox import Limits, resolve_isolation  # noqa: E402
-from grader.warm import warm_start_status  # noqa: E402
+from grader.probe import probe_line  # noqa: E402
 
 SECRET = b"bench-secret-0123456789abcdef"
 PLAIN = r"""
@@ -85,6 +85,63 @@ def make_batch(course: Course, root: Path, students: int, exercises: list[str]) 
             nbformat.write(nb, path)
             written.append(path)
     return written
+
+
+PLOT_EXERCISE = "logistic_regression"
+# The lesson's own plotting loop (a scatter of both clouds and the boundary every 20 iterations, then
+# plt.show() and plt.pause(0.5)), pasted into train after optimizer.step(): it draws nothing the checks see and
+# changes no result.
+PLOTTING_LOOP = """
+        if iteration % 20 == 0:
+            import matplotlib.pyplot as plt
+            import numpy as np
+            n = train_x.shape[0] // 2
+            plt.scatter(train_x[:n, 0].numpy(), train_x[:n, 1].numpy(), c='r', label='class 0')
+            plt.scatter(train_x[n:, 0].numpy(), train_x[n:, 1].numpy(), c='b', label='class 1')
+            w0, w1 = (float(w) for w in model.features.weight[0].detach())
+            plot_b = float(model.features.bias[0].item())
+            plot_x = np.arange(-6, 6, 0.1)
+            plot_y = (-w0 * plot_x - plot_b) / w1
+            plt.xlim(-5, 7)
+            plt.ylim(-7, 7)
+            plt.plot(plot_x, plot_y)
+            plt.text(-5, 5, 'Loss=%.4f' % loss.data.numpy(), fontdict={'size': 20, 'color': 'red'})
+            plt.title('Iteration: {}  w0:{:.2f} w1:{:.2f} b: {:.2f}'.format(iteration, w0, w1, plot_b))
+            plt.legend()
+            plt.show()
+            plt.pause(0.5)
+"""
+ANCHOR = "        optimizer.step()\n"
+
+
+def plotting_notebook(course: Course) -> nbformat.NotebookNode:
+    """The reference logistic-regression notebook with the lesson's plotting loop inside `train`."""
+    nb = nbformat.read(course.reference_notebook(PLOT_EXERCISE), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "def train(" in c.source and ANCHOR in c.source]
+    if len(cells) != 1:
+        raise SystemExit(f"bench: no single train cell with {ANCHOR!r} in the {PLOT_EXERCISE} reference")
+    cells[0].source = cells[0].source.replace(ANCHOR, ANCHOR + PLOTTING_LOOP.lstrip("\n"), 1)
+    return nb
+
+
+def one_student(course: Course, root: Path, exercises: list[str],
+                notebook: nbformat.NotebookNode | None = None) -> Path:
+    """A submissions folder with one student handing in the references (or `notebook` for its exercise)."""
+    folder = root / "s00"
+    folder.mkdir(parents=True)
+    for exercise in exercises:
+        nb = notebook if notebook is not None else nbformat.read(course.reference_notebook(exercise), as_version=4)
+        nbformat.write(nb, folder / course.rubrics[exercise].notebook)
+    return root
+
+
+def as_grade_runs(batch: Path, out: Path, options: GradingOptions, workers: int,
+                  notebooks: int) -> tuple[float, str, list[JobResult]]:
+    """What `grade` does for a batch: the probe (its line) and a first run; (wall seconds, line, jobs)."""
+    start = time.monotonic()
+    line = probe_line(options.isolation, options.limits, options.warm_start, workers, notebooks)
+    _, jobs = grade(batch, out, options, workers, use_cache=False)
+    return time.monotonic() - start, line, jobs
 
 
 # -- 1. baseline ----------------------------------------------------------------------------------------------
@@ -151,7 +208,54 @@ def self_check(course: Course, exercises: list[str], workdir: Path) -> list[dict
     return rows
 
 
-# -- report ---------------------------------------------------------------------------------------------------
+# -- report ---
+@dataclass
+class Cases:
+    """The single-student cases: `one` = {"warm"|"cold": (wall, probe line, jobs)} as `grade` runs them,
+    `plot` = {"quiet"|"plotting": (wall, jobs)}; `probe_wall` the main batch's probe."""
+
+    probe_wall: float
+    one: dict[str, tuple[float, str, list[JobResult]]] = field(default_factory=dict)
+    plot: dict[str, tuple[float, list[JobResult]]] = field(default_factory=dict)
+
+
+def fixed_cost(jobs: list[JobResult]) -> float:
+    """The fixed cost per notebook, measured one way everywhere: kernel start + agent, mean over `jobs`; a
+    worker's kernel factory start (once per worker, inside its first warm kernel start) is not in it."""
+    starts = [j.timings.get("kernel_start", 0.0) + j.timings.get("agent", 0.0) - j.timings.get("factory", 0.0)
+              for j in jobs]
+    return sum(starts) / max(len(starts), 1)
+
+
+def factory_starts(jobs: list[JobResult]) -> str:
+    """The kernel factory starts the workers paid, e.g. `2 x 4.1 s`."""
+    starts = [j.timings["factory"] for j in jobs if j.timings.get("factory")]
+    return f"{len(starts)} x {sum(starts) / len(starts):.1f} s" if starts else "none"
+
+
+def report_cases(cases: Cases) -> None:
+    print(f"  probe before the batch (the grader's own notebook, as `grade` runs it): {cases.probe_wall:5.1f} s")
+    if cases.one:
+        (warm_wall, warm_line, warm_jobs), (cold_wall, _, cold_jobs) = cases.one["warm"], cases.one["cold"]
+        print(f"  one student, probe included: warm start allowed {warm_wall:5.1f} s, --cold-start {cold_wall:5.1f} s"
+              f" = {warm_wall / cold_wall:4.2f}x (target <= 1.00x)")
+        print(f"    with warm start allowed: {warm_line}; kernel start + agent per notebook "
+              f"{fixed_cost(warm_jobs):5.2f} s warm-allowed, {fixed_cost(cold_jobs):5.2f} s cold")
+    if cases.plot:
+        (quiet_wall, quiet), (loop_wall, loop) = cases.plot["quiet"], cases.plot["plotting"]
+        statuses = ", ".join(sorted({j.run.status for j in quiet + loop}))
+        print(f"  lesson's plotting loop inside train: {loop_wall:5.1f} s vs quiet train {quiet_wall:5.1f} s = "
+              f"{loop_wall / quiet_wall:4.2f}x for the whole notebook (target <= 1.5x; {statuses})")
+        for name, jobs in (("quiet", quiet), ("plotting", loop)):
+            t = jobs[0].timings if jobs else {}
+            print(f"    {name:<8}: cells {t.get('cells', 0):5.1f} s, checks {t.get('checks', 0):5.1f} s (calls into the "
+                  f"kernel {t.get('calls', 0):5.1f} s), kernel start + agent {fixed_cost(jobs):4.2f} s")
+        verdicts = [sorted((o.check_id, o.status) for o in j.run.outcomes) for j in (*quiet, *loop)]
+        if any(v != verdicts[0] for v in verdicts):
+            print("    warning: the plotting loop changed a verdict: "
+                  f"{[o for o in verdicts[-1] if o not in verdicts[0]]}")
+
+
 def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: list[JobResult], warm_wall: float,
            warm: list[JobResult], checks: list[dict] | None, cold_start: tuple[float, list[JobResult]] | None,
            warm_start: bool) -> None:
@@ -192,12 +296,12 @@ def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: l
           f"{base_wall / cold_wall:5.2f}x   (target >= 3x)")
     if cold_start is not None:
         cold_start_wall, cold_start_jobs = cold_start
-        starts = [j.timings.get("kernel_start", 0.0) + j.timings.get("agent", 0.0) for j in cold_start_jobs]
-        warm_starts = [j.timings.get("kernel_start", 0.0) + j.timings.get("agent", 0.0) for j in cold]
         print(f"  grader, first run, cold kernel start  {cold_start_wall:8.1f} s   baseline/cold = "
               f"{base_wall / cold_start_wall:5.2f}x   warm start is {cold_start_wall / cold_wall:4.2f}x faster")
-        print(f"    kernel start + agent per notebook: cold {sum(starts) / max(len(starts), 1):5.2f} s, warm "
-              f"{sum(warm_starts) / max(len(warm_starts), 1):5.2f} s")
+        print(f"    kernel start + agent per notebook: cold {fixed_cost(cold_start_jobs):5.2f} s, warm "
+              f"{fixed_cost(cold):5.2f} s (factory starts apart: {factory_starts(cold)})")
+    print(f"  fixed cost per notebook (kernel start + agent, first run): {fixed_cost(cold):5.2f} s, kernels started "
+          f"{'warm' if warm_start else 'cold'} (target < 0.3 s warm); kernel factory starts: {factory_starts(cold)}")
     print(f"  grader, second run (cache)            {warm_wall:8.1f} s   baseline/second = "
           f"{base_wall / max(warm_wall, 1e-9):5.1f}x   notebooks run again: {len(warm)}")
     if cold:
@@ -233,6 +337,8 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-check", action="store_true")
     parser.add_argument("--skip-cold-start", action="store_true", help="do not grade the batch with cold kernels")
+    parser.add_argument("--skip-one-student", action="store_true", help="no one-student batch warm vs cold")
+    parser.add_argument("--skip-plotting", action="store_true", help="no case with the lesson's plotting loop")
     args = parser.parse_args()
     args.torch_threads = args.torch_threads or default_torch_threads(args.workers)
 
@@ -249,21 +355,37 @@ def main() -> None:
         base = [] if args.skip_baseline else baseline(notebooks, work)
         options = GradingOptions(course, resolve_isolation(args.isolation), Limits(torch_threads=args.torch_threads),
                                  SECRET)
-        warm_note = warm_start_status(options.isolation, args.torch_threads)  # on, or why not (said once)
-        print(warm_note or "warm start: on (torch preloaded in the kernel factory)", flush=True)
+        start = time.monotonic()
+        line = probe_line(options.isolation, options.limits, True, args.workers, len(notebooks))
+        probe_wall = time.monotonic() - start
+        warm_on = line.startswith("kernels: warm start on")
+        print(f"{line} (the probe before the batch took {probe_wall:.1f} s)", flush=True)
         print("grader, first run ...", flush=True)
         cold_wall, cold = grade(root / "submissions", root / "graded", options, args.workers, use_cache=False)
         print("grader, second run ...", flush=True)
         warm_wall, warm = grade(root / "submissions", root / "graded", options, args.workers, use_cache=True)
         cold_start = None
-        if not args.skip_cold_start and warm_note is None:
+        if not args.skip_cold_start and warm_on:
             print("grader, first run with cold kernel starts ...", flush=True)
             cold_start = grade(root / "submissions", root / "graded-cold", replace(options, warm_start=False),
                                args.workers, use_cache=False)
+        cases = Cases(probe_wall=probe_wall)
+        if not args.skip_one_student:
+            print("one student, as `grade` runs it (probe included), warm start allowed / --cold-start ...", flush=True)
+            batch = one_student(course, root / "one", exercises)
+            for key, allowed in (("warm", True), ("cold", False)):
+                cases.one[key] = as_grade_runs(batch, root / f"one-{key}", replace(options, warm_start=allowed),
+                                               args.workers, len(exercises))
+        if not args.skip_plotting and PLOT_EXERCISE in course.rubrics:
+            print("the lesson's plotting loop inside train, against the quiet reference ...", flush=True)
+            for key, nb in (("quiet", None), ("plotting", plotting_notebook(course))):
+                batch = one_student(course, root / f"plot-{key}", [PLOT_EXERCISE], nb)
+                cases.plot[key] = grade(batch, root / f"plot-{key}-out", options, 1, use_cache=False)
         checks = None if args.skip_check else self_check(course, exercises, work)
         if not base:
             base = [{"notebook": "(skipped)", "wall": float("nan"), "cpu": float("nan"), "cells": float("nan")}]
-        report(args, base, cold_wall, cold, warm_wall, warm, checks, cold_start, warm_note is None)
+        report(args, base, cold_wall, cold, warm_wall, warm, checks, cold_start, warm_on)
+        report_cases(cases)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -169,7 +169,8 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
 
             def start(n: int) -> None:  # the grader's own probe notebook first: exit 3 when no kernel runs here
                 if n and remote is None:
-                    err.print(for_terminal(probe_line(report, options.limits, options.warm_start)), highlight=False)
+                    line = probe_line(report, options.limits, options.warm_start, workers, n * len(course.rubrics))
+                    err.print(for_terminal(line), highlight=False)
                 progress.start(n)
 
             reports = grade_batch(submissions, out_dir, options, on_start=start,

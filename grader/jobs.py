@@ -14,7 +14,7 @@ import os
 import resource
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -27,6 +27,7 @@ from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
 from .pool import WorkerPool, stop_requested
+from .warm import warm_pays_off
 
 Phases = Callable[[], dict[str, float]]
 
@@ -149,7 +150,10 @@ class LocalExecutor:
 
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         probe = self.instrumentation
-        with WorkerPool(min(self.workers, max(1, len(jobs))), _setup_local, (options, probe.job_phases), run_job,
+        workers = min(self.workers, max(1, len(jobs)))
+        if options.warm_start and not warm_pays_off(len(jobs), workers, options.limits.torch_threads):
+            options = replace(options, warm_start=False)  # one notebook per worker: a factory cannot pay off
+        with WorkerPool(workers, _setup_local, (options, probe.job_phases), run_job,
                         lost_job, probe.worker_setup) as pool:
             yield from pool.map_unordered(jobs)
 

@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from .errors import EnvironmentProblem, GraderError
 from .python_paths import kernel_read_paths, unreadable_by
 from .sandbox import IsolationReport, Limits, Sandbox
-from .warm import warm_start_status
+from .warm import warm_pays_off, warm_start_status
 
 PROBE_CELLS = (
     "import torch\nprobe_value = float((torch.ones(2) * 21).sum())",
@@ -45,15 +45,23 @@ def probe_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = True) -> ProbeResult:
-    """Run the probe notebook as a student's would run; raise EnvironmentProblem with a diagnosis if it fails."""
+def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = True,
+                      workers: int = 1) -> ProbeResult:
+    """Run the probe notebook as a student's would run; raise EnvironmentProblem with a diagnosis if it fails.
+
+    With one worker the jobs run in this process: the probe starts its kernel factory, which they reuse. With
+    more, each worker starts its own and a factory here would cost seconds and memory for one kernel: the
+    probe's kernel starts cold.
+    """
     from .kernel import KernelSession  # the kernel session imports zmq and nbclient: only when probing
     from .session import StudentSession
 
-    warm_note = warm_start_status(isolation, limits.torch_threads) if warm else None
+    here = workers <= 1
+    warm_note = warm_start_status(isolation, limits.torch_threads, start=here) if warm else None
     failure = None
     try:
-        with KernelSession(probe_notebook(), [], isolation, limits, warm=warm and warm_note is None) as session:
+        with KernelSession(probe_notebook(), [], isolation, limits,
+                           warm=here and warm and warm_note is None) as session:
             executed = session.run_notebook()
             errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
             if session.problems or errors:
@@ -68,9 +76,15 @@ def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = T
     return ProbeResult(warm=warm and warm_note is None, warm_note=warm_note)
 
 
-def probe_line(isolation: IsolationReport, limits: Limits, warm: bool = True) -> str:
-    """Probe (see `probe_environment`) and say in one line how kernels will start; stated once, before a batch."""
-    result = probe_environment(isolation, limits, warm)
+def probe_line(isolation: IsolationReport, limits: Limits, warm: bool = True, workers: int = 1,
+               notebooks: int | None = None) -> str:
+    """Probe (see `probe_environment`) and say in one line how kernels will start; stated once, before a batch.
+
+    `notebooks`: at most this many will run (the executor starts them cold when a factory cannot pay off).
+    """
+    result = probe_environment(isolation, limits, warm, workers)
+    if result.warm and notebooks is not None and not warm_pays_off(notebooks, workers, limits.torch_threads):
+        return "kernels: cold start (one notebook per worker: a warm kernel factory would not pay off)"
     if result.warm:
         return "kernels: warm start on (torch and ipykernel preloaded in the kernel factory)"
     return f"warning: {result.warm_note}" if result.warm_note else "kernels: cold start (--cold-start)"

@@ -132,13 +132,35 @@ def kernel_factory(torch_threads: int) -> KernelFactory:
         return factory
 
 
-def warm_start_status(isolation: IsolationReport, torch_threads: int) -> str | None:
+def has_factory(torch_threads: int) -> bool:
+    """True when this process already runs a live factory for `torch_threads` (forking from it is nearly free)."""
+    with _factories_lock:
+        factory = _factories.get(torch_threads)
+        return factory is not None and factory.alive()
+
+
+def warm_pays_off(jobs: int, workers: int, torch_threads: int) -> bool:
+    """Whether forking kernels from a factory can beat starting them cold for `jobs` notebooks on `workers`.
+
+    A factory costs what one cold kernel costs (the interpreter, ipykernel and torch imports): a worker that
+    runs a single notebook gains nothing from it and loses the fork and the factory's memory. So warm start
+    pays off when some worker runs two notebooks or more, or when this process (the only worker) already
+    has a factory, started by the probe.
+    """
+    if workers <= 1 and has_factory(torch_threads):
+        return True
+    return jobs > max(1, workers)
+
+
+def warm_start_status(isolation: IsolationReport, torch_threads: int, start: bool = True) -> str | None:
     """None when kernels will start warm, torch preloaded; else one line: why not, and what it costs.
 
-    Starts this process's factory (its torch import is paid once, here, instead of at the first kernel).
+    `start`: start this process's factory to prove it preloads (its torch import is paid once, here, instead of
+    at the first kernel); worth it only where this process grades too (one worker). Without it, the machine's
+    fitness for warm start is checked and a worker whose factory cannot preload starts its kernels cold.
     """
     problem = warm_start_problem(isolation)
-    if problem is None:
+    if problem is None and start:
         try:
             kernel_factory(torch_threads)
         except KernelError as exc:

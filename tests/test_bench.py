@@ -12,7 +12,7 @@ import pytest
 
 @pytest.mark.slow
 def test_the_benchmark_runs_on_a_tiny_batch(project, isolation):
-    done = subprocess.run([sys.executable, str(project / "bench" / "run.py"), "--students", "2", "--workers", "2",
+    done = subprocess.run([sys.executable, str(project / "bench" / "run.py"), "--students", "3", "--workers", "2",
                            "--exercises", "autograd", "--isolation", isolation.requested],
                           capture_output=True, text=True, cwd=project, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -20,8 +20,13 @@ def test_the_benchmark_runs_on_a_tiny_batch(project, isolation):
     assert re.search(r"s00/01_autograd\.ipynb +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d", out)  # baseline row
     assert re.search(r"s01/01_autograd\.ipynb( +-?\d+\.\d\d){9} +\d+ +\d+  graded", out)  # grader row, phases measured
     assert re.search(r"baseline/first = +\d+\.\d\dx", out)
-    assert re.search(r"^(warm start: on \(torch preloaded|warm start is off: .+; every notebook pays)", out, re.M)
-    if isolation.level == "bwrap" and os.geteuid() == 0:  # where kernels can start warm, both are measured
+    assert re.search(r"^(kernels: warm start on|kernels: cold start|warning: warm start is off: .+; every notebook "
+                     r"pays).*\(the probe before the batch took \d+\.\d s\)", out, re.M)
+    assert re.search(r"fixed cost per notebook \(kernel start \+ agent, first run\): +\d+\.\d\d s", out)
+    assert re.search(r"one student, probe included: warm start allowed +\d+\.\d s, --cold-start +\d+\.\d s", out)
+    assert re.search(r"lesson's plotting loop inside train: +\d+\.\d s vs quiet train +\d+\.\d s = +\d+\.\d\dx", out)
+    assert "the plotting loop changed a verdict" not in out
+    if "kernels: warm start on" in out:  # where kernels start warm, both are measured
         assert re.search(r"baseline/cold = +\d+\.\d\dx +warm start is +\d+\.\d\dx faster", out)
         assert re.search(r"kernel start \+ agent per notebook: cold +\d+\.\d\d s, warm +\d+\.\d\d s", out)
     assert "notebooks run again: 0" in out  # the second run is all cache hits

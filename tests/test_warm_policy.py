@@ -1,0 +1,49 @@
+"""When a kernel factory pays off (grader/warm.py `warm_pays_off`) and what the executor does with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from grader import jobs, warm
+
+
+def test_a_factory_pays_off_only_when_some_worker_runs_two_notebooks(monkeypatch):
+    monkeypatch.setattr(warm, "has_factory", lambda threads: False)
+    assert not warm.warm_pays_off(1, 1, 1)
+    assert not warm.warm_pays_off(2, 2, 1)
+    assert warm.warm_pays_off(3, 2, 1)
+    assert warm.warm_pays_off(2, 1, 1)
+
+
+def test_one_worker_with_the_probes_factory_forks_even_a_single_notebook(monkeypatch):
+    monkeypatch.setattr(warm, "has_factory", lambda threads: True)
+    assert warm.warm_pays_off(1, 1, 1)
+    assert not warm.warm_pays_off(2, 2, 1)  # workers are other processes: the probe's factory is not theirs
+
+
+def test_the_local_executor_starts_kernels_cold_when_each_worker_runs_one_notebook(monkeypatch, course):
+    from grader.options import GradingOptions
+    from grader.sandbox import Limits, resolve_isolation
+
+    seen = []
+
+    class Pool:
+        def __init__(self, workers, setup, arg, work, lost, initializer):
+            seen.append((workers, arg[0].warm_start))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def map_unordered(self, items):
+            return iter(())
+
+    monkeypatch.setattr(jobs, "WorkerPool", Pool)
+    monkeypatch.setattr(warm, "has_factory", lambda threads: False)
+    options = GradingOptions(course, resolve_isolation("none"), Limits(), b"secret")
+    job = jobs.NotebookJob("s", "autograd", None, "01_autograd.ipynb")
+    list(jobs.LocalExecutor(2).run([job, replace(job, student="t")], options))
+    list(jobs.LocalExecutor(2).run([job, replace(job, student="t"), replace(job, student="u")], options))
+    assert seen == [(2, False), (2, True)]
