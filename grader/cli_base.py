@@ -96,7 +96,8 @@ def undone_unless_graded(layout: Any, progress: Any) -> Iterator[None]:
             if made.is_dir():
                 shutil.rmtree(made, ignore_errors=True)
             else:
-                made.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # never made (a read-only OUT): nothing to undo
+                    made.unlink(missing_ok=True)
         raise
 
 

@@ -40,13 +40,13 @@ def test_stored_fake_plots_score_nothing_and_never_reach_feedback(project, isola
     result = CliRunner().invoke(main, [str(tmp_path / "subs"), "--out", str(out), "--course", str(project),
                                        "--isolation", isolation.requested], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    report = json.loads((out / "eve" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "students" / "eve" / "report.json").read_text(encoding="utf-8"))
     (exercise,) = [e for e in report["exercises"] if e["id"] == "logistic_regression"]
     plots = {q["id"]: q for q in exercise["questions"]}["plots"]
     assert plots["score"] == 0, plots
-    executed = nbformat.read(out / "eve" / "02_logistic_regression.ipynb", as_version=4)
+    executed = nbformat.read(out / "students" / "eve" / "02_logistic_regression.ipynb", as_version=4)
     stored = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert stored == []
-    page = (out / "eve" / "feedback.html").read_text(encoding="utf-8")
+    page = (out / "students" / "eve" / "feedback.html").read_text(encoding="utf-8")
     assert encoded[:200] not in page and "data:image/png" not in page

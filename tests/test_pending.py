@@ -21,9 +21,9 @@ def test_pending_points_are_shown_apart_everywhere(tmp_path):
     assert _score(reports[0]) == "10/14 (+4 pending)" and _score({"score": 9, "max_score": 9}) == "9/9"
     for lang, words in (("en", "+4 pending"), ("zh", "另有 4 分待评")):
         write_exports(out, reports, load_course(course), ExportOptions(lang))
-        feedback = (out / "s0" / "feedback.html").read_text(encoding="utf-8")
+        feedback = (out / "students" / "s0" / "feedback.html").read_text(encoding="utf-8")
         assert f"10/14 ({words})" in feedback
-        assert words in (out / "s0" / "feedback.md").read_text(encoding="utf-8")
+        assert words in (out / "students" / "s0" / "feedback.md").read_text(encoding="utf-8")
         summary = (out / "summary.html").read_text(encoding="utf-8")
         essay_row = re.search(r"<td>beta · (Why squares|essay)</td>.*?</tr>", summary)
         assert essay_row, summary

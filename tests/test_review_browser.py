@@ -38,9 +38,12 @@ def browser(tmp_path):
 
 
 def wait_for(driver, condition, timeout: float = 20):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    # the page re-renders an item as it loads: an element read mid-render is looked up again
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException,
+                                                              StaleElementReferenceException)).until(condition)
 
 
 def test_grading_two_answers_by_keyboard_updates_report_feedback_and_gradebook(graded, browser):  # noqa: F811
@@ -70,7 +73,7 @@ def test_grading_two_answers_by_keyboard_updates_report_feedback_and_gradebook(g
         assert browser.execute_script("return window.__alerted === undefined")
         body.send_keys(Keys.ESCAPE)
 
-    reports = {s: json.loads((out / s / "report.json").read_text(encoding="utf-8")) for s in ("s0", "s1", "s2")}
+    reports = {s: json.loads((out / "students" / s / "report.json").read_text(encoding="utf-8")) for s in ("s0", "s1", "s2")}
     assert [(reports[s]["score"], reports[s]["pending"]) for s in ("s0", "s1", "s2")] == [(13, 0), (14, 0), (10, 4)]
     assert "13/14" in (out / "students" / "s0" / "feedback.html").read_text(encoding="utf-8")
     assert "14/14" in (out / "students" / "s1" / "feedback.md").read_text(encoding="utf-8")

@@ -202,8 +202,7 @@ def test_grade_check_output_is_readable_in_an_80_column_log(project, course, mon
         CheckResult("demo.double.lesson", "failed", 0, 2, "public", long, "Pass gradient= to backward."),)),))
     monkeypatch.setattr(grader.selfcheck, "check_notebook", lambda *a, **k: SelfCheck(result, demo_rubric()))
     notebook = project / "examples" / "submissions" / "bob" / "01_autograd.ipynb"
-    out = CliRunner(env={"COLUMNS": "80"}).invoke(main, ["check", str(notebook), "--course", str(project)],
-                                                  catch_exceptions=False).output
+    out = invoke("check", str(notebook), "--course", str(project), env={"COLUMNS": "80"}).output
     lines = out.splitlines()
     assert all(len(line) <= 80 for line in lines), out
     assert "┃" not in out and "│" not in out  # no table whose narrow columns wrap a message word by word

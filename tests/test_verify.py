@@ -5,6 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from grader.assign import assign
 from grader.cli import EXIT_FAILED
 from grader.course import load_course
 from grader.verify import verify
@@ -102,14 +103,14 @@ def test_an_unknown_exercise_is_a_usage_error_with_the_one_meant(tmp_path):
     from grader.errors import UsageError
     from grader.verify import chosen_exercises
 
-    course = load_course(make_course(tmp_path))
+    course = load_course(make_course(tmp_path, (DEMO,)))
     assert chosen_exercises(course, None) == ["demo"] and chosen_exercises(course, ("demo",)) == ["demo"]
     with pytest.raises(UsageError, match="no exercise 'dmeo'; did you mean 'demo'"):
         verify(course, "none", log=lambda line: None, exercises=["dmeo"])
 
 
 def test_one_exercise_only_and_a_check_id_the_rubric_does_not_have(tmp_path, isolation):
-    root = make_course(tmp_path)
+    root = make_course(tmp_path, (DEMO,))
     add_other_exercise(root)
     logged: list[str] = []
     problems = verify(load_course(root), isolation.requested, log=logged.append, exercises=["other"])
