@@ -12,26 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from . import __version__
-from .cli_base import (CheckedCommand, ExportGroup, GradeGroup, check_executor, course_option, err, export_options,
-                       found_course_option, isolation_option, lang_option, torch_option, undone_unless_graded,
-                       worker_options)
+from .cli_base import (CheckedCommand, GradeGroup, check_executor, course_at, course_option, err, export_options,
+                       export_settings, found_course_option, isolation_option, lang_option, out, print_written,
+                       undone_unless_graded, warn, worker_options)
+from .cli_export import export_group
 from .errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from .reporters.terminal import results_table
 from .sandbox import Limits
 from .textsafe import for_markdown, for_terminal
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
 
-out = Console(soft_wrap=True)
-
-
-def _course(path: Path) -> Any:
-    from .course import load_course
-
-    return load_course(path)
 
 
 def _found_course(course_dir: Path | None, start: Path) -> Any:
@@ -43,17 +36,7 @@ def _found_course(course_dir: Path | None, start: Path) -> Any:
             course_dir = find_course(start)
         except UsageError:
             course_dir = find_course(Path.cwd())
-    return _course(course_dir)
-
-
-def _export_options(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any, course: Any = None) -> Any:
-    """The export options; without --due, course.toml's last due date (every exercise due) is the due date."""
-    from .export import ExportOptions
-    from .reporters.view import due_date_passed
-
-    if due is None and course is not None:
-        due = course.settings.last_due()
-    return ExportOptions(lang, tuple(dict.fromkeys(formats)), after_due_date or due_date_passed(due))
+    return course_at(course_dir)
 
 
 def _workers(workers: int | None, torch_threads: int | None) -> tuple[int, int]:
@@ -89,6 +72,7 @@ def main() -> None:
     grade export OUT                rewrite feedback, summary and exports from the reports
     grade export gradescope|student the Gradescope autograder zip; the students' bundle
     grade review OUT                score written answers and doubtful verdicts in the browser
+    grade new EXERCISE_ID           scaffold a new exercise (reference, rubric, checks; docs/AUTHORING.md)
     grade assign                    build exercises/ from reference/
     grade verify                    prove the checks right (course CI)
     """
@@ -156,7 +140,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
     if executor == "dask":
         torch_threads = torch_threads or 1  # the dask workers' cores are not this machine's
     workers, torch_threads = _workers(workers, torch_threads)
-    exports = _export_options(formats, lang, after_due_date, due, course)
+    exports = export_settings(formats, lang, after_due_date, due, course)
     layout = OutLayout(out_dir)
     progress = BatchProgress(err, workers)
     with undone_unless_graded(layout, progress):
@@ -175,58 +159,13 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
 
             reports = grade_batch(submissions, out_dir, options, on_start=start,
                                   on_done=progress.student_done, workers=workers, use_cache=not no_cache,
-                                  on_warning=_warn, executor=remote, manual_import=manual_file,
+                                  on_warning=warn, executor=remote, manual_import=manual_file,
                                   on_planned=progress.planned, on_job=progress.notebook_done,
                                   lms_inputs=LmsInputs(roster, late_days))
     err.print(for_terminal(progress.summary()), highlight=False)
     written = write_exports(out_dir, reports, course, exports)
     out.print(results_table(reports, list(course.rubrics), out_dir))
-    _print_written(out_dir, written)
-
-
-def results_table(reports: list[dict[str, Any]], exercises: list[str], out_dir: Path) -> Table:
-    """The batch's terminal table; student ids and names are shown as text (no markup, no control characters).
-
-    A `name` column (the roster's name, else the zip's, `LATE` when Canvas said so) when the LMS named anyone."""
-    table = Table(title=for_terminal(f"{len(reports)} submission(s) graded -> {out_dir}"))
-    table.add_column("student")
-    named = any(r.get("lms") for r in reports)
-    if named:
-        table.add_column("name")
-    table.add_column("score", justify="right")
-    for exercise in exercises:
-        table.add_column(for_terminal(exercise))
-    for r in reports:
-        cells = [_score(e) + ("" if e["status"] == "graded" else f" ({e['status']})") for e in r["exercises"]]
-        lms = r.get("lms", {})
-        name = [for_terminal(" ".join(filter(None, [lms.get("real_name") or lms.get("name", ""),
-                                                     "LATE" if lms.get("late") else ""])))] if named else []
-        table.add_row(for_terminal(r["student"]), *name, _score(r), *cells)
-    return table
-
-
-def _score(entry: dict[str, Any]) -> str:
-    """`90/100`, `90/100 (+10 pending)` while points await a person's score, `72/100 (2 days late, raw 90)`."""
-    pending = entry.get("pending", 0)
-    late = entry.get("late")
-    final = entry.get("final_score", entry["score"])
-    text = f"{final:g}/{entry['max_score']:g}" + (f" (+{pending:g} pending)" if pending else "")
-    if late:
-        return text + f" ({late['days']} day{'s' * (late['days'] != 1)} late, raw {entry['score']:g})"
-    return text + (f" (raw {entry['score']:g})" if final != entry["score"] else "")
-
-
-def _warn(line: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {for_terminal(line)}", highlight=False)
-
-
-def _print_written(out_dir: Path, written: list[Path]) -> None:
-    from .layout import OutLayout
-
-    html = OutLayout(out_dir).feedback_html("<student>")
-    out.print(f"feedback: {for_terminal(str(html))} and {html.with_suffix('.md').name}", highlight=False)
-    for path in written:
-        out.print(f"wrote {for_terminal(str(path))}", highlight=False)
+    print_written(out_dir, written)
 
 
 @main.command("review")
@@ -240,7 +179,7 @@ def review_cmd(out_dir: Path, course_dir: Path, lang: str, no_browser: bool, por
     """Review in the browser what needs a person: written answers, stale scores, check errors (see README)."""
     from .review.app import serve, default_who
 
-    serve(out_dir, _course(course_dir), lang, open_browser=not no_browser, port=port, who=who or default_who())
+    serve(out_dir, course_at(course_dir), lang, open_browser=not no_browser, port=port, who=who or default_who())
 
 
 @main.command("assign")
@@ -286,7 +225,7 @@ def verify_cmd(course_dir: Path, isolation: str, workers: int | None, torch_thre
 
     workers, torch_threads = _workers(workers, torch_threads)
     secret = read_secret_file(secret_file) if secret_file else None
-    problems = verify(_course(course_dir), isolation,
+    problems = verify(course_at(course_dir), isolation,
                       log=lambda line: err.print(for_terminal(line), highlight=False),
                       secret=secret, workers=workers, torch_threads=torch_threads, exercises=exercises)
     if problems:
@@ -335,106 +274,7 @@ def check_cmd(notebook: Path, course_dir: Path | None, isolation: str, lang: str
         sys.exit(EXIT_FAILED)
 
 
-@main.group("export", cls=ExportGroup)
-def export_group() -> None:
-    """Write what goes out of the grader: reports' files (`grade export OUT`), the Gradescope or student bundle.
-
-    \b
-    grade export OUT                       same as `grade export reports OUT`
-    grade export reports OUT               rewrite feedback, summary and --format files from the reports in OUT
-    grade export moodle OUT --worksheet F  Moodle's grading worksheet F with the grades filled in
-    grade export gradescope OUT.zip        the Gradescope autograder (hidden checks and secret inside)
-    grade export student OUT_DIR|OUT.zip   what students receive: exercises, public checks, the grader
-    grade export answers OUT DIR           each student's written answers as one HTML (Gradescope manual questions)
-    """
-
-
-@export_group.command("reports")
-@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
-@course_option
-@export_options
-def export_cmd(out_dir: Path, course_dir: Path, formats: tuple[str, ...], lang: str, after_due_date: bool,
-               due: Any) -> None:
-    """Rewrite feedback, summary and --format files from the reports in OUT, without grading again."""
-    from .export import load_reports, write_exports
-
-    course = _course(course_dir)
-    written = write_exports(out_dir, load_reports(out_dir), course,
-                            _export_options(formats, lang, after_due_date, due, course))
-    _print_written(out_dir, written)
-
-
-@export_group.command("moodle")
-@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--worksheet", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
-              help="The assignment's grading worksheet as Moodle downloaded it (one per Moodle assignment).")
-@click.option("--exercise", default=None, metavar="ID",
-              help="Grade with this exercise's score. Default: the total over every exercise.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where the filled worksheet goes. Default: OUT/moodle_<worksheet name>.")
-def export_moodle_cmd(out_dir: Path, worksheet: Path, exercise: str | None, output: Path | None) -> None:
-    """Fill Moodle's offline grading worksheet with the scores in OUT (after the late policy), for "Upload
-    grading worksheet"."""
-    from .export import load_reports
-    from .reporters.moodle import write_moodle_worksheet
-
-    reports = load_reports(out_dir)
-    if exercise is not None and not any(ex["id"] == exercise for r in reports for ex in r["exercises"]):
-        raise UsageError(f"no exercise {exercise!r} in the reports in {out_dir}")
-    target = output or out_dir / f"moodle_{worksheet.name}"
-    result = write_moodle_worksheet(worksheet, reports, target, exercise)
-    for student in result.not_in_worksheet:
-        _warn(f"student {student}: graded but not in the worksheet (not a Moodle participant id?)")
-    for student in result.locked:
-        _warn(f"student {student}: the worksheet says the grade cannot be changed; left as it was")
-    out.print(f"wrote {for_terminal(str(target))} ({result.graded} grade(s) filled in)", highlight=False)
-
-
-@export_group.command("gradescope")
-@click.argument("out_zip", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
-@course_option
-@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The instructor secret, as for `grade run`. Default: $GRADER_SECRET, else a new secret stored in "
-                   "the bundle.")
-@click.option("--isolation", type=click.Choice(["auto", "strict", "none"]), default="auto", show_default=True,
-              help="Isolation on Gradescope's machine (auto: bubblewrap when it works there).")
-@lang_option
-@torch_option
-def export_gradescope_cmd(out_zip: Path, course_dir: Path, secret_file: Path | None, isolation: str, lang: str,
-                          torch_version: str) -> None:
-    """Build the Gradescope autograder zip: setup.sh, run_autograder, the grader and the whole course."""
-    from .bundles import build_gradescope_bundle
-    from .bundles.gradescope import bundle_secret
-
-    written = build_gradescope_bundle(_course(course_dir), out_zip, bundle_secret(secret_file), lang=lang,
-                                      isolation=isolation, torch_version=torch_version)
-    out.print(f"wrote {for_terminal(str(written))} (for Gradescope only: it holds the hidden checks and the "
-              "secret)", highlight=False)
-
-
-@export_group.command("answers")
-@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("target", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@course_option
-@lang_option
-def export_answers_cmd(out_dir: Path, target: Path, course_dir: Path, lang: str) -> None:
-    """Write each graded student's written answers as DIR/<student>.html, to grade them as Gradescope questions."""
-    from .written_export import export_answers
-
-    written = export_answers(out_dir, target, _course(course_dir), lang)
-    out.print(f"wrote {len(written)} page(s) of written answers to {for_terminal(str(target))}", highlight=False)
-
-
-@export_group.command("student")
-@click.argument("target", metavar="OUT_DIR|OUT.zip", type=click.Path(path_type=Path))
-@course_option
-@torch_option
-def export_student_cmd(target: Path, course_dir: Path, torch_version: str) -> None:
-    """Build what students receive: exercises, public checks, rubrics without hidden hints, and the grader."""
-    from .bundles import build_student_bundle
-
-    written = build_student_bundle(_course(course_dir), target, torch_version)
-    out.print(f"wrote {for_terminal(str(written))}", highlight=False)
+main.add_command(export_group)
 
 
 if __name__ == "__main__":

@@ -177,3 +177,36 @@ def check_executor(params: dict[str, Any]) -> None:
 
 torch_option = click.option("--torch", "torch_version", default="2.13.0", show_default=True,
                             help="The torch version the bundle installs (CPU build).")
+
+
+# -- shared by the commands (cli.py, cli_export.py) -----------------------------------------------------------
+out = Console(soft_wrap=True)
+
+
+def course_at(path: Path) -> Any:
+    from .course import load_course
+
+    return load_course(path)
+
+
+def export_settings(formats: tuple[str, ...], lang: str, after_due_date: bool, due: Any, course: Any = None) -> Any:
+    """The export options; without --due, course.toml's last due date (every exercise due) is the due date."""
+    from .export import ExportOptions
+    from .reporters.view import due_date_passed
+
+    if due is None and course is not None:
+        due = course.settings.last_due()
+    return ExportOptions(lang, tuple(dict.fromkeys(formats)), after_due_date or due_date_passed(due))
+
+
+def warn(line: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {for_terminal(line)}", highlight=False)
+
+
+def print_written(out_dir: Path, written: list[Path]) -> None:
+    from .layout import OutLayout
+
+    html = OutLayout(out_dir).feedback_html("<student>")
+    out.print(f"feedback: {for_terminal(str(html))} and {html.with_suffix('.md').name}", highlight=False)
+    for path in written:
+        out.print(f"wrote {for_terminal(str(path))}", highlight=False)

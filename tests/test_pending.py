@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from grader.batch import grade_batch
-from grader.cli import _score
+from grader.reporters.terminal import score_text as _score
 from grader.course import load_course
 from grader.export import ExportOptions, load_reports, write_exports
 
