@@ -39,7 +39,7 @@ class Feedback(AssertionError):
     then shows the rubric hint instead, so hidden inputs never reach a student.
 
     `misconception` tags the failure with the stem of the `reference/wrong/<exercise>/` solution it recognises
-    (`misconception="retain_graph__single_backward"`): instructor-only, counted in summary.html, and `grade
+    (`misconception="<question>__<name>"`): instructor-only, counted in summary.html, and `grade
     verify` proves that wrong solution triggers it. Write it as a literal: verify finds the declared tags in the
     check files' source.
     """

@@ -167,7 +167,7 @@ def test_assign_unreadable_notebook(tmp_path):
 
 def test_committed_exercises_are_exactly_assign_output(tmp_path):
     written = assign(REPO / "reference", tmp_path)
-    assert [p.name for p in written] == ["01_autograd.ipynb", "02_logistic_regression.ipynb"]
+    assert [p.name for p in written] == ["01_autograd.ipynb", "02_logistic_regression.ipynb", "03_tensors.ipynb"]
     for path in written:
         assert path.read_text(encoding="utf-8") == (REPO / "exercises" / path.name).read_text(encoding="utf-8")
 

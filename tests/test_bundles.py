@@ -328,12 +328,12 @@ def test_run_autograder_scores_as_grade_run_and_hides_hidden_values(project, iso
                     "--secret-file", str(tmp_path / "secret.txt"), "--isolation", "auto", "--workers", "1")
     assert graded.exit_code == 0, graded.output
     report = json.loads((tmp_path / "graded" / "students" / STUDENT / "report.json").read_text(encoding="utf-8"))
-    written = [c for e in report["exercises"] for q in e["questions"] for c in q["checks"] if c["status"] == "manual"]
-    assert written and not any(t["name"].split(" · ")[0] in {c["id"] for c in written} for t in results["tests"])
+    written = {m.id: m.points for r in load_rubrics(project / "rubrics").values() for q in r.questions for m in q.manual}
+    assert written and not any(t["name"].split(" · ")[0] in written for t in results["tests"])
     assert 0 < results["score"] == report["score"] < report["max_score"]  # no written answer scored yet
     assert sum(t["score"] for t in results["tests"]) == pytest.approx(report["score"])
     assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(
-        report["max_score"] - sum(c["max_points"] for c in written))  # written answers: Gradescope questions
+        report["max_score"] - sum(written.values()))  # written answers: Gradescope questions
 
     hidden = {c["id"]: c for e in report["exercises"] for q in e["questions"] for c in q["checks"]
               if c["visibility"] != "public"}

@@ -125,7 +125,7 @@ def test_one_exercise_only_and_a_check_id_the_rubric_does_not_have(tmp_path, iso
 
 
 def test_a_printed_secret_draws_the_same_hidden_inputs_again(tmp_path, isolation, monkeypatch):
-    root = make_course(tmp_path / "course")
+    root = make_course(tmp_path / "course", (DEMO,))
     (root / "rubrics" / "checks" / "demo" / "hidden" / "test_demo_hidden.py").write_text(PROBE)
     add_other_exercise(root)
     probe = tmp_path / "probe.txt"

@@ -11,7 +11,7 @@ from grader.rubric import load_rubric
 from grader.verify import verify
 from grader.verify_variants import stub_definitions, with_stub
 
-from test_verify import make_course
+from minicourse import DEMO, make_course
 
 USES = '\n[questions.double]\nuses = ["double"]\n[questions.square]\nuses = ["square"]\n'
 
@@ -46,7 +46,7 @@ def test_rubric_uses_is_validated(tmp_path):
 
 @pytest.mark.slow
 def test_right_variants_and_declared_stubs_hold_up(tmp_path, isolation):
-    root = make_course(tmp_path)
+    root = make_course(tmp_path, (DEMO,))
     rubric = root / "rubrics" / "demo.toml"
     rubric.write_text(rubric.read_text() + USES)
     right = root / "reference" / "right" / "demo"
@@ -62,7 +62,7 @@ def test_right_variants_and_declared_stubs_hold_up(tmp_path, isolation):
 
 @pytest.mark.slow
 def test_a_right_variant_that_loses_points_and_a_wrong_declaration_fail_with_reasons(tmp_path, isolation):
-    root = make_course(tmp_path)
+    root = make_course(tmp_path, (DEMO,))
     rubric = root / "rubrics" / "demo.toml"
     rubric.write_text(rubric.read_text() + USES.replace('uses = ["square"]', 'uses = ["double", "cube"]'))
     right = root / "reference" / "right" / "demo"

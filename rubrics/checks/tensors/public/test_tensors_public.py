@@ -13,9 +13,11 @@ from grader.codec import TensorValue
 
 
 def _lesson_cloud(n=100, mean_value=1.7, std=1.0, seed=10):
+    # The same draws as the lesson's torch.normal(mean_value * torch.ones(n, 2), std), written another way:
+    # this file ships to students and must not hold the solution's own code.
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return torch.normal(mean_value * torch.ones(n, 2), std)
+        return mean_value + std * torch.randn(n, 2)
 
 
 @check("normal_cloud", "lesson_data")
