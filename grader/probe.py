@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from .errors import EnvironmentProblem, GraderError
 from .python_paths import kernel_read_paths, unreadable_by
 from .sandbox import IsolationReport, Limits, Sandbox
-from .warm import warm_pays_off, warm_start_status
+from .warm import close_factories, warm_pays_off, warm_start_status
 
 PROBE_CELLS = (
     "import torch\nprobe_value = float((torch.ones(2) * 21).sum())",
@@ -45,23 +45,25 @@ def probe_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = True,
-                      workers: int = 1) -> ProbeResult:
+def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = True, workers: int = 1,
+                      notebooks: int | None = None) -> ProbeResult:
     """Run the probe notebook as a student's would run; raise EnvironmentProblem with a diagnosis if it fails.
 
-    With one worker the jobs run in this process: the probe starts its kernel factory, which they reuse. With
-    more, each worker starts its own and a factory here would cost seconds and memory for one kernel: the
-    probe's kernel starts cold.
+    Where kernels will start warm (`warm`, and `notebooks` many enough for a factory to pay off), the probe
+    starts a kernel factory to prove it preloads torch and ipykernel, so that warm start is never silently
+    off. With one worker the jobs run in this process and reuse it; with more, each worker starts its own,
+    and this one is closed after the probe to give its memory back.
     """
     from .kernel import KernelSession  # the kernel session imports zmq and nbclient: only when probing
     from .session import StudentSession
 
     here = workers <= 1
-    warm_note = warm_start_status(isolation, limits.torch_threads, start=here) if warm else None
+    will_warm = warm and (notebooks is None or warm_pays_off(notebooks, workers, limits.torch_threads))
+    warm_note = warm_start_status(isolation, limits.torch_threads, start=will_warm) if warm else None
     failure = None
     try:
         with KernelSession(probe_notebook(), [], isolation, limits,
-                           warm=here and warm and warm_note is None) as session:
+                           warm=here and will_warm and warm_note is None) as session:
             executed = session.run_notebook()
             errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
             if session.problems or errors:
@@ -71,9 +73,12 @@ def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = T
                 failure = "the probe notebook's answer came back wrong"
     except GraderError as exc:
         failure = str(exc)
+    finally:
+        if not here:
+            close_factories()  # the workers start their own
     if failure is not None:
         raise EnvironmentProblem(f"{failure}. {diagnose(isolation, limits)}")
-    return ProbeResult(warm=warm and warm_note is None, warm_note=warm_note)
+    return ProbeResult(warm=will_warm and warm_note is None, warm_note=warm_note)
 
 
 def probe_line(isolation: IsolationReport, limits: Limits, warm: bool = True, workers: int = 1,
@@ -82,12 +87,14 @@ def probe_line(isolation: IsolationReport, limits: Limits, warm: bool = True, wo
 
     `notebooks`: at most this many will run (the executor starts them cold when a factory cannot pay off).
     """
-    result = probe_environment(isolation, limits, warm, workers)
-    if result.warm and notebooks is not None and not warm_pays_off(notebooks, workers, limits.torch_threads):
-        return "kernels: cold start (one notebook per worker: a warm kernel factory would not pay off)"
+    result = probe_environment(isolation, limits, warm, workers, notebooks)
     if result.warm:
         return "kernels: warm start on (torch and ipykernel preloaded in the kernel factory)"
-    return f"warning: {result.warm_note}" if result.warm_note else "kernels: cold start (--cold-start)"
+    if result.warm_note:
+        return f"warning: {result.warm_note}"
+    if warm:
+        return "kernels: cold start (one notebook per worker: a warm kernel factory would not pay off)"
+    return "kernels: cold start (--cold-start)"
 
 
 def diagnose(isolation: IsolationReport, limits: Limits) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from grader import jobs, warm
 
 
@@ -47,3 +49,27 @@ def test_the_local_executor_starts_kernels_cold_when_each_worker_runs_one_notebo
     list(jobs.LocalExecutor(2).run([job, replace(job, student="t")], options))
     list(jobs.LocalExecutor(2).run([job, replace(job, student="t"), replace(job, student="u")], options))
     assert seen == [(2, False), (2, True)]
+
+
+@pytest.mark.slow
+@pytest.mark.bwrap
+def test_with_several_workers_the_probe_still_proves_the_factory_preloads(monkeypatch, isolation):
+    """Warm start is never silently off (issue 12): a factory that cannot preload is named before the batch."""
+    from grader import probe
+    from grader.errors import KernelError
+    from grader.sandbox import Limits
+
+    if warm.warm_start_problem(isolation) is not None:
+        pytest.skip(f"warm start cannot work here: {warm.warm_start_problem(isolation)}")
+    started = []
+
+    def failing_factory(threads):
+        started.append(threads)
+        raise KernelError("the kernel factory preloaded nothing (torch: No module named 'torch')")
+
+    monkeypatch.setattr(warm, "kernel_factory", failing_factory)
+    line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=10)
+    assert started and line.startswith("warning: warm start is off: the kernel factory preloaded nothing")
+    started.clear()
+    line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=2)
+    assert not started and line.startswith("kernels: cold start (one notebook per worker")
