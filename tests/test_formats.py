@@ -181,6 +181,6 @@ def test_grade_run_writes_feedback_with_the_students_plots_and_every_format(proj
     assert len(list((out / "students" / "alice" / "feedback_plots").glob("*.png"))) == 5
     assert json.loads((out / "students" / "alice" / "results.json").read_text(encoding="utf-8"))["score"] == 40
     assert ET.parse(out / "junit.xml").getroot().get("tests") == "30"  # 12 autograd (missing) + 14 + 4 tensors
-    assert list(csv.reader((out / "gradebook_canvas.csv").open(encoding="utf-8")))[2][5:] == ["0", "40"]
+    assert list(csv.reader((out / "gradebook_canvas.csv").open(encoding="utf-8")))[2][5:] == ["0", "40", "0"]  # autograd missing, logistic regression, tensors missing
     assert "全班概览" in (out / "summary.html").read_text(encoding="utf-8")
     assert "summary.html" in result.output and "feedback.html" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -131,14 +133,14 @@ def test_a_printed_secret_draws_the_same_hidden_inputs_again(tmp_path, isolation
     probe = tmp_path / "probe.txt"
     monkeypatch.setenv("VERIFY_PROBE", str(probe))
     args = ["verify", "--course", str(root), "--isolation", isolation.requested, "--exercise", "demo"]
-    first = CliRunner().invoke(main, args, catch_exceptions=False)
+    first = invoke(*args)
     assert first.exit_code == 0, first.output
     line = next(line for line in first.output.splitlines() if "secret for this run" in line)
     assert "--secret-file" in line
     drawn = sorted(probe.read_text().splitlines())
     probe.unlink()
     (tmp_path / "secret").write_text(line.split("secret for this run ")[1].split()[0] + "\n")
-    again = CliRunner().invoke(main, [*args, "--secret-file", str(tmp_path / "secret")], catch_exceptions=False)
+    again = invoke(*args, "--secret-file", str(tmp_path / "secret"))
     assert again.exit_code == 0, again.output
     assert "secret for this run" not in again.output  # a secret taken from a file is not printed
     assert sorted(probe.read_text().splitlines()) == drawn and len(drawn) == 3  # reference, blank, wrong
