@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import logging
-import os
 import shutil
 import sys
 import traceback
@@ -30,7 +28,7 @@ from . import __version__
 from .cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
 from .course import Course
 from .discovery import Submission, find_submissions
-from .errors import DiskFull, Interrupted, NotebookError, UsageError
+from .errors import DiskFull, Interrupted, NotebookError
 from .exercise import answer_templates, score_run
 from .files import check_writable, write_atomic
 from .intake import is_zip_path, submissions_from_zip
@@ -45,7 +43,7 @@ from .options import GradingOptions
 from .reporters.gradebook import write_gradebook
 from .lms import LmsContext, LmsInputs, annotate, lms_context
 from .reporters.json_report import report_to_dict, write_report_data
-from .scorestore import notebook_print
+from .scorestore import notebook_print, out_lock
 
 
 # -- a batch ---------------------------------------------------------------------------------------------------
@@ -302,14 +300,6 @@ def _with_notes(submission: Submission, notes: tuple[str, ...] | list[str]) -> S
 @contextlib.contextmanager
 def _exclusive(layout: OutLayout) -> Iterator[None]:
     """One grade run at a time per OUT folder (a lock that goes away with the process, even on kill -9)."""
-    lock = layout.lock()
-    check_writable(lock.parent)  # a read-only OUT is the instructor's to fix (exit 2); a full one stops here
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise UsageError(f"another grade run is writing to {layout.root}; wait for it to finish") from None
+    check_writable(layout.lock().parent)  # a read-only OUT is the instructor's to fix (exit 2); a full one stops here
+    with out_lock(layout):
         yield
-    finally:
-        os.close(fd)

@@ -153,7 +153,7 @@ def out_lock(layout: OutLayout, wait: float = 0.0) -> Iterator[None]:
                 break
             except OSError:
                 if time.monotonic() >= deadline:
-                    raise OutBusy(f"a grade run is writing to {layout.root}; try again when it is done") from None
+                    raise OutBusy(f"another grade run is writing to {layout.root}; wait for it to finish") from None
                 time.sleep(0.05)
         yield
     finally:

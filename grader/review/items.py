@@ -34,6 +34,8 @@ from .cells import item_cells
 # the markdown of a student's answer; html=False: any HTML they wrote is shown as text, never as markup
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 KINDS = ("written", "stale", "unplaced", "error", "not_gradable", "reviewed")
+# Where answers.py found text it could not place with confidence (report.json keeps the message code).
+NOT_CONFIDENT = ("answer.under_heading", "answer.elsewhere")
 # LaTeX math in rendered (already escaped) Markdown: shown as its source in <code class="math">; no KaTeX is
 # vendored (it cannot be fetched at run time and the page loads nothing from elsewhere)
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
@@ -85,7 +87,7 @@ class Review:
         if check.get("pending"):
             if entry is not None:
                 return "stale"
-            if isinstance(spec, ManualSpec) and self._answer(student, spec) is None:
+            if isinstance(spec, ManualSpec) and check.get("message_code") in NOT_CONFIDENT:
                 return "unplaced"
             return "written"
         if check["status"] == "error" and entry is None:
@@ -104,8 +106,7 @@ class Review:
     def _notebook(self, student: str, exercise: str) -> NotebookNode | None:
         return out_notebooks(self.layout, [student]).get(student, {}).get(exercise)
 
-    def _answer(self, student: str, spec: ManualSpec) -> str | None:
-        nb = self._notebook(student, spec.exercise)
+    def _answer_in(self, nb: NotebookNode | None, spec: ManualSpec) -> str | None:
         return None if nb is None else written_answer(nb, spec.answer, self.course.exercise_notebook(spec.exercise))
 
     def item(self, student: str, check: str) -> dict[str, Any]:
@@ -133,16 +134,17 @@ class Review:
             "score": None if entry is None else {"points": entry.points, "comment": entry.comment, "who": entry.who,
                                                  "when": entry.when, "override": entry.override},
         }
+        nb = self._notebook(student, spec.exercise)
         if isinstance(spec, ManualSpec):
-            answer = self._answer(student, spec)
+            answer = self._answer_in(nb, spec)
             item.update(note=spec.note, answer=answer or "",
                         answer_html=render_answer(answer) if answer else "", placed=answer is not None,
-                        cells=item_cells(self._notebook(student, spec.exercise), answer=spec.answer))
+                        cells=item_cells(nb, answer=spec.answer))
         else:
             detail = self._details(student).get(spec.exercise, {}).get("checks", {}).get(check, {})
             uses = next((q.uses for q in self.course.rubrics[spec.exercise].questions if q.id == spec.question), ())
             item.update(note="", detail=detail.get("detail", ""), misconception=detail.get("misconception", ""),
-                        cells=item_cells(self._notebook(student, spec.exercise), uses=tuple(uses)))
+                        cells=item_cells(nb, uses=tuple(uses)))
         return item
 
     def _details(self, student: str) -> dict[str, Any]:
@@ -166,7 +168,7 @@ class Review:
             notebooks = out_notebooks(self.layout, [student]) if self.layout.report(student).is_file() else {}
             nb = notebooks.get(student, {}).get(spec.exercise)
             override = isinstance(spec, CheckSpec) or (nb is not None and isinstance(spec, ManualSpec)
-                                                       and self._answer(student, spec) is None)
+                                                       and self._answer_in(nb, spec) is None)
             value, fingerprint = validate_score(self.course, self.templates, notebooks, student, check, points,
                                                 override)
             store = ScoreStore.load(self.layout)
@@ -182,7 +184,7 @@ class Review:
         if found is None:
             raise UsageError(f"{spec.id} is not in {student}'s report.json; grade again first")
         if isinstance(spec, ManualSpec):
-            answer = self._answer(student, spec) if nb is not None else None
+            answer = self._answer_in(nb, spec)
             result = manual_result(spec, answer, self.templates.get(spec.answer), entry, notebook_print(nb))
         else:
             status = found["status"] if found["status"] != "manual" else "failed"
