@@ -26,7 +26,7 @@ from .reporters.junit import write_junit
 from .reporters.stats import class_stats, read_tags
 from .reporters.summary_html import render_summary_html
 from .reporters.view import feedback_view
-from .similarity import class_near_copies
+from .similarity import class_near_copies, write_near_copies
 
 FORMATS = ("gradescope", "junit", "canvas")
 
@@ -102,6 +102,7 @@ def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | No
     written = [layout.summary()]
     stats = class_stats(reports, manual, tags=read_tags(layout, [r["student"] for r in reports]))
     copies = class_near_copies(layout, reports, course)
+    write_near_copies(layout, copies)
     write_atomic(written[0], render_summary_html(stats, course, options.lang, copies))
     if "junit" in options.formats:
         written.append(layout.junit())

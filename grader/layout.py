@@ -121,6 +121,10 @@ class OutLayout:
         """The score store: every score a person gave (grader/scorestore.py)."""
         return self.instructor_dir() / "scores.json"
 
+    def near_copies(self) -> Path:
+        """The near-copy pairs of the last export (grader/similarity.py), for `grade review`'s queue."""
+        return self.instructor_dir() / "near_copies.json"
+
     def partial_files(self) -> Iterator[Path]:
         """Temporary files a killed run left behind (write_atomic's `.<name>.<random>.tmp`)."""
         return (path for path in self.root.rglob(".*.tmp") if path.is_file())

@@ -5,10 +5,16 @@ hundreds of entries, not millions; the whole file is replaced atomically (grader
 so no database journal or second locking scheme is needed; and an instructor can read, diff and back it up as
 text. TOML would do too, but Python only reads TOML.
 
-    {"store_version": 1,
+    {"store_version": 2,
      "scores": {"alice": {"logistic_regression.hw1.answer":
                  {"points": 4, "comment": "clear", "override": false, "who": "ta1",
-                  "when": "2025-03-01T10:00:00+00:00", "answer": "sha256:...", "version": 2}}}}
+                  "when": "2025-03-01T10:00:00+00:00", "answer": "sha256:...", "version": 2}}},
+     "pairs": {"logistic_regression/alice/bob":
+                 {"decision": "noted", "comment": "", "who": "ta1", "when": "...", "code": "sha256:...",
+                  "version": 1}}}
+
+`pairs` (version 2; a version-1 store is read as having none) holds a person's decision on a near-copy pair
+(grader/similarity.py): "noted" or "dismissed", never a score; `code` is the pair's fingerprint when decided.
 
 `answer` is the fingerprint of what was scored (the written answer's text; for an override, the whole
 notebook's sources). A grade run compares it with the current submission: when they differ the score is
@@ -34,7 +40,9 @@ from .errors import GraderError, UsageError
 from .files import write_atomic
 from .layout import OutLayout
 
-STORE_VERSION = 1
+STORE_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # an older grader refuses a version-2 store instead of dropping its pairs
+DECISIONS = ("noted", "dismissed")
 
 
 class ScoreConflict(GraderError):
@@ -67,6 +75,18 @@ class Score:
 StudentScores = dict[str, Score]  # check id -> score
 
 
+@dataclass(frozen=True)
+class PairDecision:
+    """A person's decision on a near-copy pair: looked at and noted, or dismissed. Never changes points."""
+
+    decision: str
+    comment: str = ""
+    who: str = ""
+    when: str = ""
+    code: str = ""  # the pair's fingerprint when decided (NearCopy.fingerprint)
+    version: int = 1
+
+
 def text_print(text: str | None) -> str:
     """Fingerprint of a written answer (whitespace-insensitive, as the unchanged-template test is)."""
     if text is None:
@@ -93,9 +113,11 @@ def now() -> str:
 class ScoreStore:
     """The scores of one OUT folder. Load, change, `save()`; hold `out_lock` around all three when writing."""
 
-    def __init__(self, layout: OutLayout, scores: dict[str, StudentScores] | None = None) -> None:
+    def __init__(self, layout: OutLayout, scores: dict[str, StudentScores] | None = None,
+                 pairs: dict[str, PairDecision] | None = None) -> None:
         self.layout = layout
         self.scores: dict[str, StudentScores] = scores or {}
+        self.pairs: dict[str, PairDecision] = pairs or {}
 
     @classmethod
     def load(cls, layout: OutLayout) -> "ScoreStore":
@@ -106,19 +128,21 @@ class ScoreStore:
             return cls(layout)
         except (OSError, ValueError) as exc:
             raise UsageError(f"{path}: the score store cannot be read ({exc}); restore it from a backup") from None
-        if not isinstance(data, dict) or data.get("store_version") != STORE_VERSION:
+        if not isinstance(data, dict) or data.get("store_version") not in READABLE_VERSIONS:
             raise UsageError(f"{path}: not a score store of version {STORE_VERSION}")
         try:
             scores = {student: {check: Score(**entry) for check, entry in items.items()}
                       for student, items in data.get("scores", {}).items()}
+            pairs = {key: PairDecision(**entry) for key, entry in data.get("pairs", {}).items()}
         except (TypeError, AttributeError) as exc:
             raise UsageError(f"{path}: malformed entry ({exc})") from None
-        return cls(layout, scores)
+        return cls(layout, scores, pairs)
 
     def save(self) -> None:
         data = {"store_version": STORE_VERSION,
                 "scores": {student: {check: asdict(score) for check, score in sorted(items.items())}
-                           for student, items in sorted(self.scores.items()) if items}}
+                           for student, items in sorted(self.scores.items()) if items},
+                "pairs": {key: asdict(decision) for key, decision in sorted(self.pairs.items())}}
         write_atomic(self.layout.scores(), json.dumps(data, ensure_ascii=False, indent=2) + "\n", mode=0o600)
 
     def get(self, student: str, check: str) -> Score | None:
@@ -136,6 +160,18 @@ class ScoreStore:
                                 f"this save was made from version {expected_version}); reload it", current)
         stored = replace(score, version=have + 1, when=score.when or now())
         self.scores.setdefault(student, {})[check] = stored
+        return stored
+
+
+    def put_pair(self, key: str, decision: PairDecision, expected_version: int | None = None) -> PairDecision:
+        """Set a pair's decision; `expected_version` as in `put` (ScoreConflict when outdated)."""
+        current = self.pairs.get(key)
+        have = current.version if current else 0
+        if expected_version is not None and expected_version != have:
+            raise ScoreConflict(f"the near-copy pair {key} was decided by someone else meanwhile (version {have}, "
+                                f"this save was made from version {expected_version}); reload it", None)
+        stored = replace(decision, version=have + 1, when=decision.when or now())
+        self.pairs[key] = stored
         return stored
 
 

@@ -7,6 +7,7 @@ twice, its unchanged cells dropped and its fingerprints passed as boilerplate (p
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from .files import write_atomic
 from .layout import OutLayout
 
 NOISE = 25  # copydetect's noise threshold k: matches shorter than this many normalised tokens are ignored
@@ -32,6 +34,12 @@ class NearCopy:
     second: str
     similarity: float
     passages: tuple[str, ...]  # the shared code, as in `first`'s notebook
+    fingerprint: str = ""  # of both students' code: a decision on the pair holds while this is unchanged
+
+    @property
+    def key(self) -> str:
+        """The pair's id in the score store and the review API: `exercise/first/second`."""
+        return f"{self.exercise}/{self.first}/{self.second}"
 
 
 def notebook_code(notebook: dict[str, Any], template_cells: frozenset[str] = frozenset()) -> str:
@@ -69,8 +77,13 @@ def near_copies(codes: dict[str, str], template: str = "", exercise: str = "",
             raw = prints[a].raw_code
             passages = tuple(_whole_lines(raw, int(start), int(end))[:MAX_PASSAGE_CHARS]
                              for start, end in list(zip(slices_a[0], slices_a[1]))[:MAX_PASSAGES])
-            found.append(NearCopy(exercise, a, b, similarity, tuple(p for p in passages if p)))
+            found.append(NearCopy(exercise, a, b, similarity, tuple(p for p in passages if p),
+                                  _pair_print(codes[a], codes[b])))
     return sorted(found, key=lambda c: (-c.similarity, c.exercise, c.first, c.second))
+
+
+def _pair_print(first: str, second: str) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps([first, second]).encode("utf-8")).hexdigest()
 
 
 def _whole_lines(code: str, start: int, end: int) -> str:
@@ -110,3 +123,22 @@ def class_near_copies(layout: OutLayout, reports: list[dict[str, Any]], course: 
                         codes[report["student"]] = notebook_code(nb, cells)
         found += near_copies(codes, template, exercise, threshold)
     return sorted(found, key=lambda c: (-c.similarity, c.exercise, c.first, c.second))
+
+
+def write_near_copies(layout: OutLayout, copies: list[NearCopy]) -> None:
+    """Keep the pairs under .instructor for `grade review` (it lists them without running copydetect again)."""
+    data = [{"exercise": c.exercise, "first": c.first, "second": c.second, "similarity": c.similarity,
+             "passages": list(c.passages), "fingerprint": c.fingerprint} for c in copies]
+    write_atomic(layout.near_copies(), json.dumps({"near_copies": data}, ensure_ascii=False, indent=1) + "\n",
+                 mode=0o600)
+
+
+def read_near_copies(layout: OutLayout) -> list[NearCopy]:
+    """The pairs the last export found (none when it has not run or the file is unreadable)."""
+    data = _read(layout.near_copies()) or {}
+    try:
+        return [NearCopy(str(c["exercise"]), str(c["first"]), str(c["second"]), float(c["similarity"]),
+                         tuple(str(p) for p in c.get("passages", [])), str(c.get("fingerprint", "")))
+                for c in data.get("near_copies", [])]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return []

@@ -6,15 +6,22 @@ served but the page and the JSON API below; no file of OUT is served by path.
     GET  /?token=T                       the review page
     GET  /api/queue                      items needing a person (and written answers already scored)
     GET  /api/item/<student>/<check>     one item in full, with `version` (its etag)
+    GET  /api/pair/<exercise>/<a>/<b>    one near-copy pair: both students, similarity, shared passages, decision
     POST /api/scores                     {student, check, points, comment[, version]} -> the item saved;
                                          400 refused (the reason in `error`), 409 saved meanwhile by
                                          someone else (`current` holds their score), 503 a grade run holds OUT
-Token: `Authorization: token T` or `?token=T`.
+    POST /api/pairs                      {exercise, first, second, decision, comment[, version]}: a person's
+                                         "noted" / "dismissed" on a near-copy pair (never a score)
+    GET  /static/katex/...               the vendored KaTeX (grader/review/static/katex/)
+Token: `Authorization: token T` or `?token=T`. The page's own stylesheet, scripts and fonts cannot send a
+header, so a valid `/?token=T` visit also sets an HttpOnly, SameSite=Strict cookie holding the token, scoped
+to /static/ (as Jupyter's login cookie, but accepted by the static files only: the API still needs the token).
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
 import hmac
 import json
 import secrets
@@ -34,7 +41,26 @@ from ..layout import OutLayout
 from ..manual import ScoreRefused
 from ..scorestore import OutBusy, ScoreConflict
 from .items import Review
+from .pairs import decide, pair_item
 from .page import render_page
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+def cookie_name(token: str) -> str:
+    """The static files' cookie: named after the token, so two reviews on one machine (ports) never clash."""
+    return "grade_review_" + hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def _token_given(handler: tornado.web.RequestHandler, token: str, cookie: bool = False) -> bool:
+    given = handler.get_query_argument("token", "")
+    header = handler.request.headers.get("Authorization", "")
+    if header.lower().startswith("token "):
+        given = header[6:].strip()
+    if not given and cookie:
+        given = handler.get_cookie(cookie_name(token), "")
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
 class _Handler(tornado.web.RequestHandler):
@@ -44,11 +70,7 @@ class _Handler(tornado.web.RequestHandler):
         self.review, self.token = review, token
 
     def prepare(self) -> None:
-        given = self.get_query_argument("token", "")
-        header = self.request.headers.get("Authorization", "")
-        if header.lower().startswith("token "):
-            given = header[6:].strip()
-        if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
+        if not _token_given(self, self.token):
             self.send_error(403)
             return
         self.set_header("Cache-Control", "no-store")
@@ -76,12 +98,27 @@ class _Handler(tornado.web.RequestHandler):
             self.reply({"error": str(exc)}, 400)
 
 
+class StaticHandler(tornado.web.StaticFileHandler):
+    """grader/review/static/ (KaTeX), behind the token: the query, the header or the page's cookie."""
+
+    def initialize(self, path: str, token: str) -> None:  # type: ignore[override]
+        super().initialize(path)
+        self.token = token
+
+    def prepare(self) -> None:
+        if not _token_given(self, self.token, cookie=True):
+            self.send_error(403)
+
+
 class PageHandler(_Handler):
     def get(self) -> None:
         nonce = secrets.token_urlsafe(16)
+        # KaTeX: its scripts carry the nonce, its stylesheet and fonts come from 'self'; its inline style
+        # attributes need 'unsafe-inline' for styles (the page's own <style> did already)
         self.set_header("Content-Security-Policy", f"default-src 'none'; script-src 'nonce-{nonce}'; "
-                        "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; "
-                        "form-action 'none'; frame-ancestors 'none'")
+                        "style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; img-src data:; "
+                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        self.set_cookie(cookie_name(self.token), self.token, path="/static/", httponly=True, samesite="Strict")
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_page(self.review.lang, nonce))
 
@@ -112,6 +149,27 @@ class ScoresHandler(_Handler):
                                               version))
 
 
+class PairHandler(_Handler):
+    def get(self, exercise: str, first: str, second: str) -> None:
+        self.guarded(lambda: pair_item(self.review.layout, unquote(exercise), unquote(first), unquote(second)))
+
+
+class PairsHandler(_Handler):
+    def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+            exercise, first, second = str(body["exercise"]), str(body["first"]), str(body["second"])
+        except (ValueError, KeyError, TypeError):
+            self.reply({"error": "the body must be JSON with exercise, first, second, decision and comment"}, 400)
+            return
+        version = body.get("version")
+        if version is not None and not isinstance(version, int):
+            self.reply({"error": "version must be an integer"}, 400)
+            return
+        self.guarded(lambda: decide(self.review.layout, exercise, first, second, body.get("decision"),
+                                    str(body.get("comment") or ""), version, self.review.who))
+
+
 def make_app(review: Review, token: str) -> tornado.web.Application:
     """The review app (tests drive it through tornado.testing or a real port)."""
     args = {"review": review, "token": token}
@@ -120,6 +178,9 @@ def make_app(review: Review, token: str) -> tornado.web.Application:
         (r"/api/queue", QueueHandler, args),
         (r"/api/item/([^/]+)/([^/]+)", ItemHandler, args),
         (r"/api/scores", ScoresHandler, args),
+        (r"/api/pair/([^/]+)/([^/]+)/([^/]+)", PairHandler, args),
+        (r"/api/pairs", PairsHandler, args),
+        (r"/static/(.*)", StaticHandler, {"path": str(STATIC), "token": token}),
     ], default_handler_class=_Handler, default_handler_args=args, xsrf_cookies=False, compress_response=True)
 
 

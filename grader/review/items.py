@@ -8,8 +8,8 @@ rewrites that student's report.json, feedback and the gradebook with the batch's
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 from nbformat import NotebookNode
@@ -30,20 +30,20 @@ from ..scorestore import Score, ScoreStore, notebook_print, out_lock
 from ..scoring import manual_result, overridden
 from ..answers import written_answer
 from .cells import item_cells
+from .mathspans import with_math
+from .pairs import pair_rows
 
 # the markdown of a student's answer; html=False: any HTML they wrote is shown as text, never as markup
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
-KINDS = ("written", "stale", "unplaced", "error", "not_gradable", "reviewed")
+_MARKDOWN = with_math(MarkdownIt("commonmark", {"html": False}))
+KINDS = ("written", "stale", "unplaced", "error", "not_gradable", "reviewed", "near_copy", "near_copy_decided")
 # Where answers.py found text it could not place with confidence (report.json keeps the message code).
 NOT_CONFIDENT = ("answer.under_heading", "answer.elsewhere")
-# LaTeX math in rendered (already escaped) Markdown: shown as its source in <code class="math">; no KaTeX is
-# vendored (it cannot be fetched at run time and the page loads nothing from elsewhere)
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
 
 
 def render_answer(answer: str) -> str:
-    """A written answer as HTML: Markdown rendered with any HTML escaped, math kept as source in <code>."""
-    return _MATH.sub(lambda m: f'<code class="math">{m.group(0)}</code>', _MARKDOWN.render(answer))
+    """A written answer as HTML: Markdown rendered with any HTML escaped, math kept intact in
+    <span class="math"> for the page's KaTeX (grader/review/mathspans.py)."""
+    return _MARKDOWN.render(answer)
 
 
 class Review:
@@ -66,7 +66,8 @@ class Review:
         return found
 
     def queue(self) -> list[dict[str, Any]]:
-        """Every item needing a person, and written answers already scored (kind `reviewed`), in rubric order."""
+        """Every item needing a person, and written answers already scored (kind `reviewed`), in rubric order;
+        then the near-copy pairs (kinds near_copy, near_copy_decided). Each row's `item` is its API path."""
         store = ScoreStore.load(self.layout)
         order = {check: n for n, check in enumerate(self.specs)}
         items = []
@@ -80,7 +81,8 @@ class Review:
                         kind = self._kind(c, store.get(student, c["id"]), student)
                         if kind:
                             items.append(self._row(student, c["id"], ex["id"], kind, c, order.get(c["id"], 0)))
-        return sorted(items, key=lambda i: (i["order"], i["student"]))
+        items += pair_rows(self.layout, store, len(order) + 1)
+        return sorted(items, key=lambda i: (i["order"], i["student"], i.get("other", "")))
 
     def _kind(self, check: dict[str, Any], entry: Score | None, student: str) -> str:
         spec = self.specs.get(check["id"])
@@ -99,6 +101,7 @@ class Review:
     def _row(self, student: str, check: str, exercise: str, kind: str, entry: dict[str, Any],
              order: int) -> dict[str, Any]:
         return {"student": student, "check": check, "exercise": exercise, "kind": kind, "order": order,
+                "item": f"/api/item/{quote(student, safe='')}/{quote(check, safe='')}",
                 "points": entry.get("points", entry.get("score")), "max_points": entry.get("max_points",
                                                                                            entry.get("max_score")),
                 "pending": entry.get("pending", 0), "status": entry["status"]}
