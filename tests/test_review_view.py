@@ -1,4 +1,4 @@
-"""What one review item shows: math as source, the relevant executed cells with PNG plots only, and who scored."""
+"""What one review item shows: math kept intact for KaTeX, the relevant executed cells with PNG plots only, and who scored."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from test_review import graded  # noqa: F401  (the fixture)
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
 
 
-def test_math_is_escaped_source_in_code_and_html_stays_text():
+def test_math_is_kept_escaped_in_math_spans_and_html_stays_text():
     html = render_answer("Area is $x^2 < y$ and $$\\int_0^1 f$$ <b>x</b>")
-    assert '<code class="math">$x^2 &lt; y$</code>' in html
-    assert '<code class="math">$$\\int_0^1 f$$</code>' in html and "<b>" not in html
+    assert '<span class="math">x^2 &lt; y</span>' in html
+    assert '<span class="math display">\\int_0^1 f</span>' in html and "<b>" not in html
 
 
 def test_item_cells_show_the_answer_and_the_used_code_with_png_plots_only():
