@@ -66,10 +66,10 @@ const itemKey = i => i.student + '/' + i.check;
 function typeset(root) {  // the answer's math spans (server-made), then $...$, \(...\) in plain text (the note)
   if (!window.katex) return;
   root.querySelectorAll('span.math').forEach(s => katex.render(s.textContent, s,
-    {displayMode: s.classList.contains('display'), throwOnError: false}));
+    {displayMode: s.classList.contains('display'), throwOnError: false, maxSize: 50}));
 }
 function typesetText(root) {
-  if (window.renderMathInElement) renderMathInElement(root, {throwOnError: false, delimiters: [
+  if (window.renderMathInElement) renderMathInElement(root, {throwOnError: false, maxSize: 50, delimiters: [
     {left: '$$', right: '$$', display: true}, {left: '\\[', right: '\\]', display: true},
     {left: '$', right: '$', display: false}, {left: '\\(', right: '\\)', display: false}]});
 }
