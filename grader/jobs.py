@@ -27,7 +27,7 @@ from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
 from .pool import WorkerPool, stop_requested
-from .warm import warm_pays_off
+from .warm import lend_factory, use_shared_factory, warm_pays_off, warm_start_problem
 
 Phases = Callable[[], dict[str, float]]
 
@@ -92,6 +92,8 @@ def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = Non
     """Runs once in each worker: torch in this process gets the same thread budget as a kernel."""
     threads = str(options.limits.torch_threads)
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
+    if options.warm_start and options.factory_address:
+        use_shared_factory(options.factory_address, options.limits.torch_threads)
     return WorkerState(options, slot, phases)
 
 
@@ -152,7 +154,10 @@ class LocalExecutor:
         probe = self.instrumentation
         workers = min(self.workers, max(1, len(jobs)))
         if options.warm_start and not warm_pays_off(len(jobs), workers, options.limits.torch_threads):
-            options = replace(options, warm_start=False)  # one notebook per worker: a factory cannot pay off
+            options = replace(options, warm_start=False)  # a single notebook: a factory cannot pay off
+        elif options.warm_start and workers > 1 and warm_start_problem(options.isolation) is None:
+            # One factory for every worker (the probe's, or started now while the workers start up).
+            options = replace(options, factory_address=lend_factory(options.limits.torch_threads))
         with WorkerPool(workers, _setup_local, (options, probe.job_phases), run_job,
                         lost_job, probe.worker_setup) as pool:
             yield from pool.map_unordered(jobs)

@@ -27,6 +27,7 @@ class GradingOptions:
     visibilities: tuple[str, ...] = ("public", "hidden")
     manual_scores: dict[str, ManualScores] = field(default_factory=dict)
     warm_start: bool = True  # fork kernels from a warm kernel factory where possible (grader/warm.py)
+    factory_address: str | None = None  # where the batch process lends its factory to workers (factory_share.py)
 
 
 def grading_options(course: Course | Path, *, isolation: str | IsolationReport = "auto", secret: bytes = b"",

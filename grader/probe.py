@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from .errors import EnvironmentProblem, GraderError
 from .python_paths import kernel_read_paths, unreadable_by
 from .sandbox import IsolationReport, Limits, Sandbox
-from .warm import close_factories, warm_pays_off, warm_start_status
+from .warm import warm_pays_off, warm_start_status
 
 PROBE_CELLS = (
     "import torch\nprobe_value = float((torch.ones(2) * 21).sum())",
@@ -51,19 +51,18 @@ def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = T
 
     Where kernels will start warm (`warm`, and `notebooks` many enough for a factory to pay off), the probe
     starts a kernel factory to prove it preloads torch and ipykernel, so that warm start is never silently
-    off. With one worker the jobs run in this process and reuse it; with more, each worker starts its own,
-    and this one is closed after the probe to give its memory back.
+    off; its own kernel is the factory's first fork. The jobs then use the same factory: in this process with
+    one worker, lent to the workers with more (grader/factory_share.py).
     """
     from .kernel import KernelSession  # the kernel session imports zmq and nbclient: only when probing
     from .session import StudentSession
 
-    here = workers <= 1
-    will_warm = warm and (notebooks is None or warm_pays_off(notebooks, workers, limits.torch_threads))
+    # The probe's kernel is one kernel more: with it, a factory pays off from the batch's first notebook.
+    will_warm = warm and (notebooks is None or warm_pays_off(notebooks + 1, workers, limits.torch_threads))
     warm_note = warm_start_status(isolation, limits.torch_threads, start=will_warm) if warm else None
     failure = None
     try:
-        with KernelSession(probe_notebook(), [], isolation, limits,
-                           warm=here and will_warm and warm_note is None) as session:
+        with KernelSession(probe_notebook(), [], isolation, limits, warm=will_warm and warm_note is None) as session:
             executed = session.run_notebook()
             errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
             if session.problems or errors:
@@ -73,9 +72,6 @@ def probe_environment(isolation: IsolationReport, limits: Limits, warm: bool = T
                 failure = "the probe notebook's answer came back wrong"
     except GraderError as exc:
         failure = str(exc)
-    finally:
-        if not here:
-            close_factories()  # the workers start their own
     if failure is not None:
         raise EnvironmentProblem(f"{failure}. {diagnose(isolation, limits)}")
     return ProbeResult(warm=will_warm and warm_note is None, warm_note=warm_note)
@@ -93,7 +89,7 @@ def probe_line(isolation: IsolationReport, limits: Limits, warm: bool = True, wo
     if result.warm_note:
         return f"warning: {result.warm_note}"
     if warm:
-        return "kernels: cold start (one notebook per worker: a warm kernel factory would not pay off)"
+        return "kernels: cold start (a single notebook: a warm kernel factory would not pay off)"
     return "kernels: cold start (--cold-start)"
 
 

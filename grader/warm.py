@@ -23,6 +23,7 @@ import psutil
 
 from .errors import KernelError
 from . import sandboxed
+from .factory_share import FactoryBroker, RemoteFactory
 from .python_paths import paths_under
 from .sandbox import SANDBOX_HOME, IsolationReport, kernel_environment
 
@@ -112,12 +113,14 @@ class KernelFactory:
                 stream.close()
 
 
-_factories: dict[int, KernelFactory] = {}
+_factories: dict[int, KernelFactory | RemoteFactory] = {}
 _factory_failures: dict[int, str] = {}  # a factory that cannot preload is not started again for every kernel
+_brokers: dict[int, FactoryBroker] = {}
 _factories_lock = threading.Lock()
+_brokers_lock = threading.Lock()
 
 
-def kernel_factory(torch_threads: int) -> KernelFactory:
+def kernel_factory(torch_threads: int) -> KernelFactory | RemoteFactory:
     """This process's factory for kernels with `torch_threads` threads, started on first use."""
     with _factories_lock:
         if torch_threads in _factory_failures:
@@ -132,6 +135,34 @@ def kernel_factory(torch_threads: int) -> KernelFactory:
         return factory
 
 
+def lend_factory(torch_threads: int) -> str:
+    """The address at which this process lends its factory to its worker processes (grader/factory_share.py).
+
+    The factory starts now in the background unless it runs already (the probe starts it); a worker's first
+    spawn request waits for it. One factory for the whole batch instead of one per worker.
+    """
+    with _brokers_lock:
+        broker = _brokers.get(torch_threads)
+        if broker is None:
+            broker = _brokers[torch_threads] = FactoryBroker(lambda: kernel_factory(torch_threads))
+            threading.Thread(target=_start_quietly, args=(torch_threads,), name="grader-factory-start",
+                             daemon=True).start()
+        return broker.address
+
+
+def _start_quietly(torch_threads: int) -> None:
+    try:
+        kernel_factory(torch_threads)
+    except KernelError:
+        pass  # remembered in _factory_failures: every spawn request is answered with it, and kernels start cold
+
+
+def use_shared_factory(address: str, torch_threads: int) -> None:
+    """In a worker: fork this process's kernels from the factory its `grade` process lends at `address`."""
+    with _factories_lock:
+        _factories[torch_threads] = RemoteFactory(address, torch_threads)
+
+
 def has_factory(torch_threads: int) -> bool:
     """True when this process already runs a live factory for `torch_threads` (forking from it is nearly free)."""
     with _factories_lock:
@@ -142,22 +173,22 @@ def has_factory(torch_threads: int) -> bool:
 def warm_pays_off(jobs: int, workers: int, torch_threads: int) -> bool:
     """Whether forking kernels from a factory can beat starting them cold for `jobs` notebooks on `workers`.
 
-    A factory costs what one cold kernel costs (the interpreter, ipykernel and torch imports): a worker that
-    runs a single notebook gains nothing from it and loses the fork and the factory's memory. So warm start
-    pays off when some worker runs two notebooks or more, or when this process (the only worker) already
-    has a factory, started by the probe.
+    A factory costs what one cold kernel costs (the interpreter, ipykernel and torch imports), and this
+    process lends its one factory to all its workers (`lend_factory`): from the second kernel on, every kernel
+    is a fork. So warm start pays off for two notebooks or more, or whenever the factory runs already (the
+    probe started it, and its own kernel was the first fork).
     """
-    if workers <= 1 and has_factory(torch_threads):
+    if has_factory(torch_threads):
         return True
-    return jobs > max(1, workers)
+    return jobs >= 2
 
 
 def warm_start_status(isolation: IsolationReport, torch_threads: int, start: bool = True) -> str | None:
     """None when kernels will start warm, torch preloaded; else one line: why not, and what it costs.
 
     `start`: start this process's factory to prove it preloads (its torch import is paid once, here, instead of
-    at the first kernel); worth it only where this process grades too (one worker). Without it, the machine's
-    fitness for warm start is checked and a worker whose factory cannot preload starts its kernels cold.
+    at the first kernel); it then serves this process's kernels and, lent, its workers'. Without it, the
+    machine's fitness for warm start is checked and a factory that cannot preload is found at its first use.
     """
     problem = warm_start_problem(isolation)
     if problem is None and start:
@@ -171,6 +202,10 @@ def warm_start_status(isolation: IsolationReport, torch_threads: int, start: boo
 @atexit.register
 def close_factories() -> None:
     """Stop this process's factories (they would end with it anyway: their stdin closes)."""
+    with _brokers_lock:
+        for broker in _brokers.values():
+            broker.close()
+        _brokers.clear()
     with _factories_lock:
         for factory in _factories.values():
             factory.close()

@@ -9,21 +9,21 @@ import pytest
 from grader import jobs, warm
 
 
-def test_a_factory_pays_off_only_when_some_worker_runs_two_notebooks(monkeypatch):
+def test_one_factory_for_the_batch_pays_off_from_two_notebooks(monkeypatch):
     monkeypatch.setattr(warm, "has_factory", lambda threads: False)
     assert not warm.warm_pays_off(1, 1, 1)
-    assert not warm.warm_pays_off(2, 2, 1)
+    assert warm.warm_pays_off(2, 2, 1)  # one factory lent to both workers: the second kernel is a fork
     assert warm.warm_pays_off(3, 2, 1)
     assert warm.warm_pays_off(2, 1, 1)
 
 
-def test_one_worker_with_the_probes_factory_forks_even_a_single_notebook(monkeypatch):
+def test_the_probes_factory_forks_even_a_single_notebook(monkeypatch):
     monkeypatch.setattr(warm, "has_factory", lambda threads: True)
     assert warm.warm_pays_off(1, 1, 1)
-    assert not warm.warm_pays_off(2, 2, 1)  # workers are other processes: the probe's factory is not theirs
+    assert warm.warm_pays_off(2, 2, 1)  # lent to the workers (grader/factory_share.py)
 
 
-def test_the_local_executor_starts_kernels_cold_when_each_worker_runs_one_notebook(monkeypatch, course):
+def test_the_local_executor_lends_one_factory_to_its_workers(monkeypatch, course):
     from grader.options import GradingOptions
     from grader.sandbox import Limits, resolve_isolation
 
@@ -31,7 +31,7 @@ def test_the_local_executor_starts_kernels_cold_when_each_worker_runs_one_notebo
 
     class Pool:
         def __init__(self, workers, setup, arg, work, lost, initializer):
-            seen.append((workers, arg[0].warm_start))
+            seen.append((workers, arg[0].warm_start, arg[0].factory_address))
 
         def __enter__(self):
             return self
@@ -44,11 +44,16 @@ def test_the_local_executor_starts_kernels_cold_when_each_worker_runs_one_notebo
 
     monkeypatch.setattr(jobs, "WorkerPool", Pool)
     monkeypatch.setattr(warm, "has_factory", lambda threads: False)
-    options = GradingOptions(course, resolve_isolation("none"), Limits(), b"secret")
+    monkeypatch.setattr(jobs, "warm_start_problem", lambda isolation: None)
+    lent = []
+    monkeypatch.setattr(jobs, "lend_factory", lambda threads: lent.append(threads) or "/private/spawn.sock")
+    options = GradingOptions(course, resolve_isolation("none"), Limits(torch_threads=1), b"secret")
     job = jobs.NotebookJob("s", "autograd", None, "01_autograd.ipynb")
-    list(jobs.LocalExecutor(2).run([job, replace(job, student="t")], options))
+    list(jobs.LocalExecutor(2).run([job], options))
     list(jobs.LocalExecutor(2).run([job, replace(job, student="t"), replace(job, student="u")], options))
-    assert seen == [(2, False), (2, True)]
+    list(jobs.LocalExecutor(2).run([job, replace(job, student="t")], replace(options, warm_start=False)))
+    assert seen == [(1, False, None), (2, True, "/private/spawn.sock"), (2, False, None)]
+    assert lent == [1]
 
 
 @pytest.mark.slow
@@ -71,5 +76,5 @@ def test_with_several_workers_the_probe_still_proves_the_factory_preloads(monkey
     line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=10)
     assert started and line.startswith("warning: warm start is off: the kernel factory preloaded nothing")
     started.clear()
-    line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=2)
-    assert not started and line.startswith("kernels: cold start (one notebook per worker")
+    line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=0)
+    assert not started and line.startswith("kernels: cold start (a single notebook")
