@@ -267,3 +267,34 @@ def test_feedback_and_summary_name_the_student_and_the_late_policy_escaped(tmp_p
     summary = layout.summary().read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; LATE · 11.2 after the late policy" in summary
     assert "doejane" in summary
+
+
+def test_the_late_policy_is_said_in_the_feedbacks_language(tmp_path, course):
+    from grader.export import ExportOptions, write_exports
+    from grader.layout import OutLayout
+    from grader.lms import late_lines, who
+    from grader.messages import render, to_json
+
+    reports = _late_reports()
+    one_day = report("34567", wrong=False)
+    one_day["lms"] = {"system": "canvas", "id": "34567", "late": True}  # anonymous: no name, LATE only
+    apply_late(one_day, {"autograd": Lateness(1, "lms")}, LatePolicy("per_day", 0.1, 1))
+    assert [str(line) for line in late_lines(one_day)] == [
+        "autograd: 1 day late, 10% taken by the late policy: 14.4/16 (before: 16)"]
+    assert render(late_lines(reports[0])[0], "zh") == "autograd：迟交 3 天，按迟交规定扣除 30%：11.2/16（扣除前：16）"
+    assert to_json(late_lines(reports[0])[0])["message_code"] == "late.days"  # a code and parameters, not English
+    assert (render(who(reports[0]), "zh"), render(who(one_day), "zh")) == ("=cmd|' /C calc'!A0（迟交）", "迟交")
+    out = graded_folder(tmp_path / "out", {r["student"]: r for r in [*reports, one_day]})
+    layout = OutLayout(out)
+    write_exports(out, [*reports, one_day], course, ExportOptions(lang="zh"))
+    html = layout.feedback_html("12345").read_text(encoding="utf-8")
+    assert "autograd：迟交 3 天，按迟交规定扣除 30%：11.2/16（扣除前：16）" in html and "taken by" not in html
+    assert "（迟交）" in html and " LATE" not in html
+    md = layout.feedback_html("34567").with_suffix(".md").read_text(encoding="utf-8")
+    assert "> autograd：迟交 1 天，按迟交规定扣除 10%：14.4/16（扣除前：16）" in md
+    summary = layout.summary().read_text(encoding="utf-8")
+    assert "（迟交） · 按迟交规定扣分后 11.2" in summary and "迟交 · 按迟交规定扣分后 14.4" in summary
+    assert "after the late policy" not in summary
+    write_exports(out, [*reports, one_day], course, ExportOptions(lang="en"))
+    assert "LATE · 14.4 after the late policy" in layout.summary().read_text(encoding="utf-8")
+    assert "autograd: 1 day late, 10% taken" in layout.feedback_html("34567").read_text(encoding="utf-8")
