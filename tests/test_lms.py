@@ -71,6 +71,24 @@ def test_a_bad_course_toml_is_named(tmp_path, text, words):
         _settings(tmp_path, text)
 
 
+@pytest.mark.parametrize("due, shown", [("2000-01-01", True), ("2999-01-01", False)])
+def test_course_tomls_last_due_date_is_the_default_for_due(project, tmp_path, due, shown):
+    import shutil
+
+    course = tmp_path / "course"
+    shutil.copytree(project / "rubrics", course / "rubrics")
+    (course / "course.toml").write_text(f'[due]\nautograd = "1999-01-01"\nlogistic_regression = "{due}"\n',
+                                        encoding="utf-8")
+    out = graded_folder(tmp_path / "graded", {"ada": report("ada", after_due=True)})
+    result = invoke("export", str(out), "--course", str(course))
+    assert result.exit_code == 0, result.output
+    feedback = (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
+    assert ("random\\_inputs" in feedback) is shown
+    assert ("shown after the due date" in feedback) is not shown
+    result = invoke("export", str(out), "--course", str(course), "--due", "2000-01-01")  # --due still decides
+    assert "random\\_inputs" in (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
+
+
 def test_no_course_toml_means_no_due_dates_and_no_penalty(tmp_path):
     settings = load_course_settings(tmp_path, EXERCISES)
     assert settings == CourseSettings() and settings.late.fraction(10) == 0
@@ -176,6 +194,22 @@ def test_canvas_import_gets_the_final_score():
     rows = list(csv.reader(io.StringIO(canvas_csv(_late_reports(), [("autograd", 16), ("logistic_regression", 8)],
                                                   {"12345", "23456"}))))
     assert rows[2][:2] == ["12345", "12345"] and rows[2][5:] == ["11.2", "0"]
+
+
+def test_an_anonymous_canvas_zip_fills_no_canvas_id_and_the_export_says_so(tmp_path, project):
+    from grader.layout import OutLayout
+
+    out = graded_folder(tmp_path / "out", {"anon_777": report("anon_777"), "12345": report("12345")})
+    unpack_lms_zip(_zip(tmp_path / "c.zip", [("anon_777_70002_01_autograd.ipynb", (2025, 3, 9, 0, 0, 0)),
+                                            ("smithjohn_12345_70003_01_autograd.ipynb", (2025, 3, 9, 0, 0, 0))]),
+                   OutLayout(out).intake_dir())
+    result = invoke("export", str(out), "--course", str(project), "--format", "canvas")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("1 student(s) of an anonymous Canvas zip (anon_777): Canvas's gradebook import cannot match an "
+            "anonymous id; enter their grades in SpeedGrader") in said
+    rows = list(csv.reader(OutLayout(out).canvas_gradebook().open(encoding="utf-8")))
+    assert [row[:4] for row in rows[2:]] == [["12345", "12345", "", ""], ["anon_777", "", "", ""]]
 
 
 def test_the_terminal_table_names_students_and_says_late(tmp_path):
