@@ -12,7 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.course import load_course
 from grader.layout import OutLayout
+from grader.review.items import Review
 
 from conftest import invoke
 from minicourse import WRONG_ALPHA, copy_tree
@@ -125,6 +127,16 @@ def test_a_canvas_zip_with_a_roster_late_days_and_an_extension(mini_course, isol
     assert chinese.exit_code == 0, chinese.output
     feedback = layout.feedback_html("12345").with_suffix(".md").read_text(encoding="utf-8")
     assert "> alpha：迟交 3 天，按迟交规定扣除 30%：3.5/5（扣除前：5）" in feedback and "Smith, John（迟交）" in feedback
+
+    # a score changed in `grade review` later: the late policy applies to it too
+    Review(layout, load_course(course), who="ta").save("12345", "beta.essay.answer", 2)
+    smith = _report(layout, "12345")
+    assert _late(smith)["beta"] == ({"days": 3, "source": "list", "penalty": 0.3}, 7, 4.9)
+    assert (smith["score"], smith["final_score"]) == (12, 8.4)
+    assert (_rows(layout.gradebook())["12345"]["final_score"], _rows(layout.gradebook())["12345"]["late_days"]) == (
+        "8.4", "3")
+    assert "> beta: 3 days late, 30% taken by the late policy: 4.9/9 (before: 7)" in layout.feedback_html(
+        "12345").with_suffix(".md").read_text(encoding="utf-8")
 
 
 WORKSHEET = (  # Moodle: the assignment's "Download grading worksheet"
