@@ -253,6 +253,7 @@ def test_grade_cli_refuses_a_bad_zip_in_one_line_with_exit_2(mini_course, tmp_pa
     errors = [line for line in result.output.splitlines() if "error" in line]
     assert len(errors) == 1 and "subs.zip: not a readable zip file" in errors[0], result.output
     assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()  # no stray OUT/.instructor/secret after a failed run
 
 
 def _notebook(exercise: str, wrong: bool = False) -> bytes:
