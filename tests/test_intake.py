@@ -51,6 +51,8 @@ def cell_of(path: Path) -> str:
     ("smithjohn_12345_67890_01_autograd.ipynb", "canvas", "12345", "01_autograd.ipynb", False),
     ("smithjohn_LATE_12345_67891_01_autograd-1.ipynb", "canvas", "12345", "01_autograd.ipynb", True),
     ("anon_Xy3z9_555_01_autograd.ipynb", "canvas", "anon_Xy3z9", "01_autograd.ipynb", False),
+    ("LATE_anon_Xy3z9_556_01_autograd.ipynb", "canvas", "anon_Xy3z9", "01_autograd.ipynb", True),
+    ("smithjohn_late_12345_67892_01_autograd.ipynb", "canvas", "12345", "01_autograd.ipynb", True),  # older Canvas
     ("smithjohn_12345_text.html", "canvas", "12345", "text.html", False),
     ("Zhang Wei_1234567_assignsubmission_file_/01_autograd (1).ipynb", "moodle", "1234567", "01_autograd.ipynb", False),
     ("Zhang Wei_1234567_assignsubmission_file_/sub/02_logistic_regression.ipynb", "moodle", "1234567",
