@@ -26,7 +26,10 @@ Student ids (the folder names, hence the gradebook's `student` column):
   matches; `--format canvas` writes it there for students that came from a Canvas zip). The name part is
   neither unique nor a login, so it is only recorded in students.json. Anonymous grading: `anon_<id>`.
 - Moodle: the participant id (the number Moodle shows as "Participant 1234567" and that its offline
-  grading worksheet uses as `Identifier`). Moodle does not put usernames or emails in the zip.
+  grading worksheet uses as `Identifier`). Moodle does not put usernames or emails in the zip. The
+  participant id belongs to one Moodle assignment (table assign_user_mapping: "an assignment specific id
+  number"): the same student has another id in the next assignment, so each assignment's zip is graded
+  into its own OUT, with that assignment's worksheet, late list and extensions.
 """
 
 from __future__ import annotations
