@@ -134,6 +134,10 @@ def test_canvas_late_flag_counts_one_day_unless_the_list_says(tmp_path):
     assert lateness("12345", "autograd", "01_autograd.ipynb", people["12345"], settings, listed) == Lateness(4, "list")
     assert lateness("23456", "autograd", "01_autograd.ipynb", people["23456"], settings, listed) == Lateness(2, "list")
     assert lateness("23456", "autograd", "01_autograd.ipynb", people["23456"], settings, {}) is None
+    extended = CourseSettings(None, settings.due,
+                              extensions=(Extension("12345", 2, "autograd"), Extension("12345", 9, "other")))
+    assert lateness("12345", "autograd", "01_autograd.ipynb", people["12345"], extended, listed) == Lateness(2, "list")
+    assert lateness("12345", "autograd", "01_autograd.ipynb", people["12345"], extended, {}) is None  # LATE: 1 - 2
 
 
 def test_a_bad_late_days_list_is_a_usage_error(tmp_path):
