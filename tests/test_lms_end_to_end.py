@@ -83,7 +83,8 @@ def test_a_canvas_zip_with_a_roster_late_days_and_an_extension(mini_course, isol
     (tmp_path / "scores.csv").write_text("student,check,points\n12345,beta.essay.answer,4\n", encoding="utf-8")
     out = tmp_path / "graded"
     result = invoke(str(zip_path), "--course", str(course), "--out", str(out), "--isolation", isolation.requested,
-                    "--workers", "1", "--roster", str(tmp_path / "roster.csv"), "--late-days", str(tmp_path / "late.csv"),
+                    "--workers", "1", "--roster", str(tmp_path / "roster.csv"),
+                    "--late-days", str(tmp_path / "late.csv"),
                     "--manual", str(tmp_path / "scores.csv"), "--format", "canvas")
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
