@@ -3,6 +3,9 @@
 `lms_context` gathers, once per batch, the identities of the last unpacked zip (grader/roster.py), the
 roster, the instructor's late-days list and course.toml's settings; `annotate` adds to one report dict its
 `lms` object (system, id, the zip's name, the roster's real name, LATE) and the late policy (grader/late.py).
+What students and the class summary are told of it (`who`, `late_lines`, `after_policy`) are catalogue messages
+(grader/messages.py, `late.*`), built from report.json's `lms` and `late` fields and rendered in the reader's
+language.
 """
 
 from __future__ import annotations
