@@ -142,6 +142,24 @@ def test_moodle_folders_and_flat_files_latest_time_wins(tmp_path):
     assert manifest["students"]["1234567"]["name"] == "张伟"
 
 
+@pytest.mark.parametrize("names, blind", [
+    (["Participant", "Participant"], True),
+    (["Group A-Participant", "Group B-Participant"], True),
+    (["Participant"], True),
+    (["参与者", "参与者", "参与者"], True),  # the site's language: the same word for everyone
+    (["Wei Zhang", "Wei Zhang"], False),  # two students may share a name
+    (["Ada Lovelace", "Bob Byte", "Cy Nobody"], False),
+])
+def test_moodle_blind_marking_carries_no_name(tmp_path, names, blind):
+    from grader.roster import identities
+
+    unpack_lms_zip(make_zip(tmp_path / "m.zip", [
+        (f"{name}_{1000 + i}_assignsubmission_file_/01_autograd.ipynb", tagged("autograd", name))
+        for i, name in enumerate(names)]), tmp_path / "intake", KNOWN)
+    people = identities(tmp_path / "intake")
+    assert [people[str(1000 + i)].lms_name for i in range(len(names))] == ([""] * len(names) if blind else names)
+
+
 def test_names_stored_as_utf8_without_the_utf8_flag_are_read_as_utf8(tmp_path):
     class NoFlag(zipfile.ZipInfo):  # what some zip writers do: UTF-8 bytes, flag not set (zipfile assumes cp437)
         def _encodeFilenameFlags(self):
