@@ -163,7 +163,7 @@ def run(submissions: Path, out_dir: Path | None, course_dir: Path | None, isolat
                                   on_planned=progress.planned, on_job=progress.notebook_done,
                                   lms_inputs=LmsInputs(roster, late_days))
     err.print(for_terminal(progress.summary()), highlight=False)
-    written = write_exports(out_dir, reports, course, exports)
+    written = write_exports(out_dir, reports, course, exports, warn)
     out.print(results_table(reports, list(course.rubrics), out_dir))
     print_written(out_dir, written)
 

@@ -38,7 +38,7 @@ def export_cmd(out_dir: Path, course_dir: Path, formats: tuple[str, ...], lang: 
 
     course = course_at(course_dir)
     written = write_exports(out_dir, load_reports(out_dir), course,
-                            export_settings(formats, lang, after_due_date, due, course))
+                            export_settings(formats, lang, after_due_date, due, course), warn)
     print_written(out_dir, written)
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import i18n
 from .errors import GraderError, UsageError
 from .files import write_atomic
 from .intake import intake_students
 from .layout import FEEDBACK_HTML, FEEDBACK_MD, OutLayout, migrate_legacy
-from .reporters.canvas import write_canvas
+from .reporters.canvas import anonymous_students, write_canvas
 from .reporters.feedback_html import render_feedback_html
 from .reporters.feedback_md import PLOT_DIR, render_feedback_md
 from .reporters.gradescope import write_gradescope
@@ -90,8 +90,9 @@ def write_feedback(report: dict[str, Any], student_dir: Path, course: Any | None
 
 
 def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | None,
-                  options: ExportOptions = ExportOptions()) -> list[Path]:
-    """Write every output for `reports` under `out_dir`; returns the batch-level files written."""
+                  options: ExportOptions = ExportOptions(), warn: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every output for `reports` under `out_dir`; returns the batch-level files written. `warn` gets
+    what an LMS will not take as written (students of an anonymous Canvas zip)."""
     layout = OutLayout(out_dir)
     for report in reports:
         write_feedback(report, layout.student_dir(report["student"]), course, options)
@@ -109,8 +110,13 @@ def write_exports(out_dir: Path, reports: list[dict[str, Any]], course: Any | No
         write_junit(reports, written[-1])
     if "canvas" in options.formats:
         written.append(layout.canvas_gradebook())
-        write_canvas(reports, _exercise_maxima(reports, course), written[-1],
-                     intake_students(layout.intake_dir(), "canvas"))
+        canvas_ids = intake_students(layout.intake_dir(), "canvas")
+        write_canvas(reports, _exercise_maxima(reports, course), written[-1], canvas_ids)
+        anonymous = anonymous_students(reports, canvas_ids)
+        if anonymous and warn is not None:
+            warn(f"{len(anonymous)} student(s) of an anonymous Canvas zip ({', '.join(anonymous[:3])}"
+                 f"{', ...' if len(anonymous) > 3 else ''}): Canvas's gradebook import cannot match an anonymous "
+                 "id; enter their grades in SpeedGrader, which shows the same ids")
     return written
 
 

@@ -250,9 +250,19 @@ def _renamed(f: LmsFile, name: str) -> LmsFile:
     return LmsFile(f.lms, f.student, name, f.entry, f.display, f.late, f.attachment_id, f.copy, f.mtime)
 
 
+def _blind(result: IntakeResult) -> bool:
+    """Moodle's blind marking: every folder says "Participant" where the full name would be (after a group
+    name, `Group A-Participant`; in the site's language, so: one name shared by 3 or more students too)."""
+    names = {files[0].display.rsplit("-", 1)[-1].strip() for files in result.students.values() if files}
+    if result.lms != "moodle" or len(names) != 1:
+        return False
+    return len(result.students) >= 3 or next(iter(names)).casefold() == "participant"
+
+
 def _manifest(zip_path: Path, result: IntakeResult) -> dict[str, Any]:
+    blind = _blind(result)
     return {"source": str(zip_path), "lms": result.lms, "students": {
-        student: {"name": files[0].display if files else "", "late": any(f.late for f in files),
+        student: {"name": files[0].display if files and not blind else "", "late": any(f.late for f in files),
                   "problems": result.problems.get(student, []),
                   "files": [_file_entry(result.lms, f) for f in files],
                   "dropped": [{"entry": d.entry, "kept_instead": k.entry} for d, k in result.dropped.get(student, [])]}

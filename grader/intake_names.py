@@ -4,7 +4,9 @@ Canvas names every file `<name>[_LATE]_<user id>_<attachment id>_<file name>`. C
 (canvas-lms lib/content_zipper.rb, `get_filename` and `add_upload_submission`) joins the user's sortable
 name (lowercased, non-word characters removed, `_<digits>_` squeezed out), `LATE` when the submission
 was late, and the user id with `_`, then appends `_<attachment id>_<display name>`; with anonymous
-grading the name and user id become `anon_<anonymous id>`. Text and URL submissions are
+grading the name and user id become `anon_<anonymous id>` (a late one: `LATE_anon_<id>_...`). Older Canvas
+versions lowercased that whole prefix, `LATE` included (`smithjohn_late_12345_...`): both
+spellings count as LATE. Text and URL submissions are
 `<name>_<user id>_text.html` / `_link.html`. Canvas reads such names back (re-uploaded submissions,
 app/models/assignment.rb `infer_comment_context_from_filename`) by taking the first two all-digit parts
 between underscores as user id and attachment id; so do we. A resubmitted file whose name the student
@@ -24,7 +26,10 @@ Student ids (the folder names, hence the gradebook's `student` column):
   matches; `--format canvas` writes it there for students that came from a Canvas zip). The name part is
   neither unique nor a login, so it is only recorded in students.json. Anonymous grading: `anon_<id>`.
 - Moodle: the participant id (the number Moodle shows as "Participant 1234567" and that its offline
-  grading worksheet uses as `Identifier`). Moodle does not put usernames or emails in the zip.
+  grading worksheet uses as `Identifier`). Moodle does not put usernames or emails in the zip. The
+  participant id belongs to one Moodle assignment (table assign_user_mapping: "an assignment specific id
+  number"): the same student has another id in the next assignment, so each assignment's zip is graded
+  into its own OUT, with that assignment's worksheet, late list and extensions.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ def parse_entry(entry: str) -> LmsFile | None:
 
 def _parse_canvas(entry: str, base: str) -> LmsFile | None:
     parts = base.split("_")
-    lead = 1 if parts and parts[0] == "LATE" else 0
+    lead = 1 if parts and parts[0] == "LATE" else 0  # anonymous: `LATE_anon_<id>` (no name before it)
     if len(parts) >= lead + 4 and parts[lead] == "anon" and _DIGITS.match(parts[lead + 2]):  # anonymous grading
         name, copy = _strip_copy("_".join(parts[lead + 3:]), _CANVAS_SUFFIX)
         return LmsFile("canvas", f"anon_{parts[lead + 1]}", name, entry, late=bool(lead),
@@ -85,7 +90,7 @@ def _parse_canvas(entry: str, base: str) -> LmsFile | None:
         if i == 0:
             return None  # Canvas always puts the name first
         names = parts[:i]
-        late = names[-1] == "LATE" and len(names) > 1
+        late = names[-1].upper() == "LATE" and len(names) > 1  # older Canvas lowercased it with the name
         display = "_".join(names[:-1] if late else names)
         rest = parts[i + 1:]
         if len(rest) >= 2 and _DIGITS.match(rest[0]):

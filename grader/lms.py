@@ -3,6 +3,9 @@
 `lms_context` gathers, once per batch, the identities of the last unpacked zip (grader/roster.py), the
 roster, the instructor's late-days list and course.toml's settings; `annotate` adds to one report dict its
 `lms` object (system, id, the zip's name, the roster's real name, LATE) and the late policy (grader/late.py).
+What students and the class summary are told of it (`who`, `late_lines`, `after_policy`) are catalogue messages
+(grader/messages.py, `late.*`), built from report.json's `lms` and `late` fields and rendered in the reader's
+language.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, Callable
 
 from .course import Course, CourseSettings
 from .late import LateList, apply_late, lateness, read_late_days
+from .messages import Message, msg, verbatim
 from .roster import Identity, identities, read_roster
 
 
@@ -58,18 +62,32 @@ def annotate(data: dict[str, Any], context: LmsContext, warn: Callable[[str], No
 
 def who(report: dict[str, Any]) -> str:
     """The student's name as the LMS and roster know it, `LATE` when Canvas said so; "" when unknown.
-    Student-controlled text: escape it where it is shown (grader/textsafe.py, html.escape)."""
+    A Message (grader/messages.py) to render in the reader's language; the name in it is student-controlled
+    text: escape it where it is shown (grader/textsafe.py, html.escape)."""
     lms = report.get("lms", {})
-    return " ".join(filter(None, [lms.get("real_name") or lms.get("name", ""), "LATE" if lms.get("late") else ""]))
+    name = lms.get("real_name") or lms.get("name", "")
+    if not lms.get("late"):
+        return verbatim(name) if name else ""
+    return msg("late.named_flag", name=verbatim(name)) if name else msg("late.flag")
 
 
-def late_lines(report: dict[str, Any]) -> list[str]:
-    """One line per late exercise: days, the part taken, the score after and before the policy."""
+def late_lines(report: dict[str, Any]) -> list[Message]:
+    """One message per late exercise: days, the part taken, the score after and before the policy."""
     lines = []
     for ex in report["exercises"]:
         late = ex.get("late")
         if late:
-            days = f"{late['days']} day{'s' * (late['days'] != 1)}"
-            lines.append(f"{ex['id']}: {days} late, {late['penalty'] * 100:g}% taken by the late policy: "
-                         f"{ex['final_score']:g}/{ex['max_score']:g} (before: {ex['score']:g})")
+            lines.append(msg("late.one_day" if late["days"] == 1 else "late.days", exercise=ex["id"],
+                             days=late["days"], percent=f"{late['penalty'] * 100:g}",
+                             final=f"{ex['final_score']:g}", max=f"{ex['max_score']:g}", score=f"{ex['score']:g}"))
     return lines
+
+
+def after_policy(report: dict[str, Any]) -> str:
+    """`smithjohn LATE · 11.2 after the late policy`: who the student is and their final score, as a Message
+    (grader/messages.py); "" when the LMS and the late policy say nothing."""
+    name = who(report)
+    if "final_score" not in report:
+        return name
+    final = f"{report['final_score']:g}"
+    return msg("late.named_after_policy", name=name, final=final) if name else msg("late.after_policy", final=final)

@@ -79,6 +79,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "exercise.lost": {"en": "this notebook could not be graded: {reason}", "zh": "这个笔记本无法评分：{reason}"},
     "exercise.not_written": {"en": "its executed notebook could not be written: {detail}",
                              "zh": "运行后的笔记本无法写入：{detail}"},
+    # lms.py: the late policy, as the feedback and the class summary say it
+    "late.one_day": {"en": "{exercise}: 1 day late, {percent}% taken by the late policy: {final}/{max} "
+                           "(before: {score})",
+                     "zh": "{exercise}：迟交 1 天，按迟交规定扣除 {percent}%：{final}/{max}（扣除前：{score}）"},
+    "late.days": {"en": "{exercise}: {days} days late, {percent}% taken by the late policy: {final}/{max} "
+                        "(before: {score})",
+                  "zh": "{exercise}：迟交 {days} 天，按迟交规定扣除 {percent}%：{final}/{max}（扣除前：{score}）"},
+    "late.flag": {"en": "LATE", "zh": "迟交"},
+    "late.named_flag": {"en": "{name} LATE", "zh": "{name}（迟交）"},
+    "late.after_policy": {"en": "{final} after the late policy", "zh": "按迟交规定扣分后 {final}"},
+    "late.named_after_policy": {"en": "{name} · {final} after the late policy", "zh": "{name} · 按迟交规定扣分后 {final}"},
     # kernel.py: what happened to a cell
     "cell.interrupted": {"en": "this cell was interrupted after {seconds}s", "zh": "该单元格运行 {seconds} 秒后被中断"},
     "cell.output_cut": {"en": "this cell's output was cut: too much output", "zh": "该单元格输出过多，已被截断"},

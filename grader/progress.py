@@ -16,6 +16,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from .reporters.terminal import score_text
+
 if TYPE_CHECKING:
     from .jobs import JobResult, NotebookJob
 
@@ -86,8 +88,7 @@ class BatchProgress:
             where = f"{self.ran}/{self._jobs} notebook(s) run" + (f", about {duration(eta)} left" if eta else "")
         else:
             where = "from the cache" if any(s == student for s, _ in self.cached) else "nothing to run"
-        self._say(f"[{self.finished}/{self.students}] {student}: "
-                  f"{report['score']:g}/{report['max_score']:g} ({where})")
+        self._say(f"[{self.finished}/{self.students}] {student}: {score_text(report)} ({where})")
 
     # -- what is shown -------------------------------------------------------------------------------------
     def current(self) -> str:

@@ -51,6 +51,8 @@ def cell_of(path: Path) -> str:
     ("smithjohn_12345_67890_01_autograd.ipynb", "canvas", "12345", "01_autograd.ipynb", False),
     ("smithjohn_LATE_12345_67891_01_autograd-1.ipynb", "canvas", "12345", "01_autograd.ipynb", True),
     ("anon_Xy3z9_555_01_autograd.ipynb", "canvas", "anon_Xy3z9", "01_autograd.ipynb", False),
+    ("LATE_anon_Xy3z9_556_01_autograd.ipynb", "canvas", "anon_Xy3z9", "01_autograd.ipynb", True),
+    ("smithjohn_late_12345_67892_01_autograd.ipynb", "canvas", "12345", "01_autograd.ipynb", True),  # older Canvas
     ("smithjohn_12345_text.html", "canvas", "12345", "text.html", False),
     ("Zhang Wei_1234567_assignsubmission_file_/01_autograd (1).ipynb", "moodle", "1234567", "01_autograd.ipynb", False),
     ("Zhang Wei_1234567_assignsubmission_file_/sub/02_logistic_regression.ipynb", "moodle", "1234567",
@@ -138,6 +140,24 @@ def test_moodle_folders_and_flat_files_latest_time_wins(tmp_path):
     assert "student 1234567" in warning and "dropped '张伟_1234567_assignsubmission_file_/01_autograd (1).ipynb'" in warning
     manifest = json.loads((tmp_path / "intake" / "students.json").read_text(encoding="utf-8"))
     assert manifest["students"]["1234567"]["name"] == "张伟"
+
+
+@pytest.mark.parametrize("names, blind", [
+    (["Participant", "Participant"], True),
+    (["Group A-Participant", "Group B-Participant"], True),
+    (["Participant"], True),
+    (["参与者", "参与者", "参与者"], True),  # the site's language: the same word for everyone
+    (["Wei Zhang", "Wei Zhang"], False),  # two students may share a name
+    (["Ada Lovelace", "Bob Byte", "Cy Nobody"], False),
+])
+def test_moodle_blind_marking_carries_no_name(tmp_path, names, blind):
+    from grader.roster import identities
+
+    unpack_lms_zip(make_zip(tmp_path / "m.zip", [
+        (f"{name}_{1000 + i}_assignsubmission_file_/01_autograd.ipynb", tagged("autograd", name))
+        for i, name in enumerate(names)]), tmp_path / "intake", KNOWN)
+    people = identities(tmp_path / "intake")
+    assert [people[str(1000 + i)].lms_name for i in range(len(names))] == ([""] * len(names) if blind else names)
 
 
 def test_names_stored_as_utf8_without_the_utf8_flag_are_read_as_utf8(tmp_path):
@@ -253,6 +273,7 @@ def test_grade_cli_refuses_a_bad_zip_in_one_line_with_exit_2(mini_course, tmp_pa
     errors = [line for line in result.output.splitlines() if "error" in line]
     assert len(errors) == 1 and "subs.zip: not a readable zip file" in errors[0], result.output
     assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()  # no stray OUT/.instructor/secret after a failed run
 
 
 def _notebook(exercise: str, wrong: bool = False) -> bytes:

@@ -71,6 +71,24 @@ def test_a_bad_course_toml_is_named(tmp_path, text, words):
         _settings(tmp_path, text)
 
 
+@pytest.mark.parametrize("due, shown", [("2000-01-01", True), ("2999-01-01", False)])
+def test_course_tomls_last_due_date_is_the_default_for_due(project, tmp_path, due, shown):
+    import shutil
+
+    course = tmp_path / "course"
+    shutil.copytree(project / "rubrics", course / "rubrics")
+    (course / "course.toml").write_text(f'[due]\nautograd = "1999-01-01"\nlogistic_regression = "{due}"\n',
+                                        encoding="utf-8")
+    out = graded_folder(tmp_path / "graded", {"ada": report("ada", after_due=True)})
+    result = invoke("export", str(out), "--course", str(course))
+    assert result.exit_code == 0, result.output
+    feedback = (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
+    assert ("random\\_inputs" in feedback) is shown
+    assert ("shown after the due date" in feedback) is not shown
+    result = invoke("export", str(out), "--course", str(course), "--due", "2000-01-01")  # --due still decides
+    assert "random\\_inputs" in (out / "students" / "ada" / "feedback.md").read_text(encoding="utf-8")
+
+
 def test_no_course_toml_means_no_due_dates_and_no_penalty(tmp_path):
     settings = load_course_settings(tmp_path, EXERCISES)
     assert settings == CourseSettings() and settings.late.fraction(10) == 0
@@ -116,6 +134,10 @@ def test_canvas_late_flag_counts_one_day_unless_the_list_says(tmp_path):
     assert lateness("12345", "autograd", "01_autograd.ipynb", people["12345"], settings, listed) == Lateness(4, "list")
     assert lateness("23456", "autograd", "01_autograd.ipynb", people["23456"], settings, listed) == Lateness(2, "list")
     assert lateness("23456", "autograd", "01_autograd.ipynb", people["23456"], settings, {}) is None
+    extended = CourseSettings(None, settings.due,
+                              extensions=(Extension("12345", 2, "autograd"), Extension("12345", 9, "other")))
+    assert lateness("12345", "autograd", "01_autograd.ipynb", people["12345"], extended, listed) == Lateness(2, "list")
+    assert lateness("12345", "autograd", "01_autograd.ipynb", people["12345"], extended, {}) is None  # LATE: 1 - 2
 
 
 def test_a_bad_late_days_list_is_a_usage_error(tmp_path):
@@ -176,6 +198,22 @@ def test_canvas_import_gets_the_final_score():
     rows = list(csv.reader(io.StringIO(canvas_csv(_late_reports(), [("autograd", 16), ("logistic_regression", 8)],
                                                   {"12345", "23456"}))))
     assert rows[2][:2] == ["12345", "12345"] and rows[2][5:] == ["11.2", "0"]
+
+
+def test_an_anonymous_canvas_zip_fills_no_canvas_id_and_the_export_says_so(tmp_path, project):
+    from grader.layout import OutLayout
+
+    out = graded_folder(tmp_path / "out", {"anon_777": report("anon_777"), "12345": report("12345")})
+    unpack_lms_zip(_zip(tmp_path / "c.zip", [("anon_777_70002_01_autograd.ipynb", (2025, 3, 9, 0, 0, 0)),
+                                            ("smithjohn_12345_70003_01_autograd.ipynb", (2025, 3, 9, 0, 0, 0))]),
+                   OutLayout(out).intake_dir())
+    result = invoke("export", str(out), "--course", str(project), "--format", "canvas")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("1 student(s) of an anonymous Canvas zip (anon_777): Canvas's gradebook import cannot match an "
+            "anonymous id; enter their grades in SpeedGrader") in said
+    rows = list(csv.reader(OutLayout(out).canvas_gradebook().open(encoding="utf-8")))
+    assert [row[:4] for row in rows[2:]] == [["12345", "12345", "", ""], ["anon_777", "", "", ""]]
 
 
 def test_the_terminal_table_names_students_and_says_late(tmp_path):
@@ -267,3 +305,34 @@ def test_feedback_and_summary_name_the_student_and_the_late_policy_escaped(tmp_p
     summary = layout.summary().read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; LATE · 11.2 after the late policy" in summary
     assert "doejane" in summary
+
+
+def test_the_late_policy_is_said_in_the_feedbacks_language(tmp_path, course):
+    from grader.export import ExportOptions, write_exports
+    from grader.layout import OutLayout
+    from grader.lms import late_lines, who
+    from grader.messages import render, to_json
+
+    reports = _late_reports()
+    one_day = report("34567", wrong=False)
+    one_day["lms"] = {"system": "canvas", "id": "34567", "late": True}  # anonymous: no name, LATE only
+    apply_late(one_day, {"autograd": Lateness(1, "lms")}, LatePolicy("per_day", 0.1, 1))
+    assert [str(line) for line in late_lines(one_day)] == [
+        "autograd: 1 day late, 10% taken by the late policy: 14.4/16 (before: 16)"]
+    assert render(late_lines(reports[0])[0], "zh") == "autograd：迟交 3 天，按迟交规定扣除 30%：11.2/16（扣除前：16）"
+    assert to_json(late_lines(reports[0])[0])["message_code"] == "late.days"  # a code and parameters, not English
+    assert (render(who(reports[0]), "zh"), render(who(one_day), "zh")) == ("=cmd|' /C calc'!A0（迟交）", "迟交")
+    out = graded_folder(tmp_path / "out", {r["student"]: r for r in [*reports, one_day]})
+    layout = OutLayout(out)
+    write_exports(out, [*reports, one_day], course, ExportOptions(lang="zh"))
+    html = layout.feedback_html("12345").read_text(encoding="utf-8")
+    assert "autograd：迟交 3 天，按迟交规定扣除 30%：11.2/16（扣除前：16）" in html and "taken by" not in html
+    assert "（迟交）" in html and " LATE" not in html
+    md = layout.feedback_html("34567").with_suffix(".md").read_text(encoding="utf-8")
+    assert "> autograd：迟交 1 天，按迟交规定扣除 10%：14.4/16（扣除前：16）" in md
+    summary = layout.summary().read_text(encoding="utf-8")
+    assert "（迟交） · 按迟交规定扣分后 11.2" in summary and "迟交 · 按迟交规定扣分后 14.4" in summary
+    assert "after the late policy" not in summary
+    write_exports(out, [*reports, one_day], course, ExportOptions(lang="en"))
+    assert "LATE · 14.4 after the late policy" in layout.summary().read_text(encoding="utf-8")
+    assert "autograd: 1 day late, 10% taken" in layout.feedback_html("34567").read_text(encoding="utf-8")

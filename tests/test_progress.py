@@ -63,6 +63,18 @@ def test_a_redirected_run_prints_a_line_per_finished_student_with_an_eta():
                                   "into OUT; --no-cache grades them again)")
 
 
+def test_a_students_line_says_pending_points_and_the_score_after_the_late_policy():
+    console, buffer = log_console()
+    progress = BatchProgress(console, workers=1, clock=Clock())
+    with progress:
+        progress.start(2)
+        progress.planned([], cached=[])
+        progress.student_done({**report("ann", 6), "pending": 4})
+        progress.student_done({**report("bo", 10), "final_score": 7})
+    assert buffer.getvalue().splitlines()[1:] == ["[1/2] ann: 6/10 (+4 pending) (nothing to run)",
+                                                  "[2/2] bo: 7/10 (raw 10) (nothing to run)"]
+
+
 def test_the_eta_comes_from_the_first_notebook_and_counts_down():
     clock = Clock()
     progress = BatchProgress(log_console()[0], workers=2, clock=clock)

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from ..lms import who
+from ..lms import after_policy
 from ..layout import OutLayout
 
 
@@ -143,6 +143,5 @@ def class_stats(reports: list[dict[str, Any]], manual_ids: frozenset[str] = froz
 
 
 def _person(report: dict[str, Any]) -> str:
-    """`smithjohn LATE · 11.2 after the late policy`: what the LMS and the late policy say, "" when nothing."""
-    final = f"{report['final_score']:g} after the late policy" if "final_score" in report else ""
-    return " · ".join(filter(None, [who(report), final]))
+    """`smithjohn LATE · 11.2 after the late policy` (a Message: summary.html renders it in its language)."""
+    return after_policy(report)

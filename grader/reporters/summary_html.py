@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from .. import i18n
 from ..layout import OutLayout
+from ..messages import render
 from ..similarity import NearCopy
 from .charts import histogram
 from .feedback_html import CSS
@@ -116,7 +117,7 @@ def render_summary_html(stats: ClassStats, course: Any | None = None, lang: str 
     body.append(f"<h2>{t('all_students')}</h2><table><thead><tr><th>{t('students')}</th><th>{t('score')}</th>"
                 f"</tr></thead><tbody>" + "".join(
                     f'<tr><td><a href="{escape(feedback_href(s))}">{escape(s)}</a>'
-                    + (f' <span class="muted">{escape(people[s])}</span>' if s in people else "") + "</td>"
+                    + (f' <span class="muted">{escape(render(people[s], lang))}</span>' if s in people else "") + "</td>"
                     f'<td class="num">{_num(score)}/{_num(maximum)}'
                     + (f' <span class="manual">({t("pending_points", points=_num(pending[s]))})</span>'
                        if s in pending else "") + "</td></tr>" for s, score, maximum in stats.totals)

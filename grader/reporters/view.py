@@ -202,7 +202,7 @@ def feedback_view(report: dict[str, Any], course: Any | None = None, lang: str =
     return FeedbackView(
         report["student"], lang, sum(e.score for e in exercises), sum(e.max_score for e in exercises),
         tuple(exercises), report.get("graded_at", ""), report.get("grader_version", ""), withheld, withheld_points,
-        who(report), tuple(late_lines(report)))
+        render(who(report), lang), tuple(render(line, lang) for line in late_lines(report)))
 
 
 def self_check_view(check: SelfCheck, course: Any | None = None, lang: str = i18n.DEFAULT_LANG) -> SelfCheckView:
