@@ -73,6 +73,7 @@ def test_with_several_workers_the_probe_still_proves_the_factory_preloads(monkey
         raise KernelError("the kernel factory preloaded nothing (torch: No module named 'torch')")
 
     monkeypatch.setattr(warm, "kernel_factory", failing_factory)
+    monkeypatch.setattr(warm, "has_factory", lambda threads: False)  # none left running by an earlier test
     line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=10)
     assert started and line.startswith("warning: warm start is off: the kernel factory preloaded nothing")
     started.clear()
