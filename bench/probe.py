@@ -14,8 +14,9 @@ around each job, and the job's timings carry the figures back to the parent:
 - calls: the checks' calls into the student's kernel (StudentSession.call and friends)
 - pytest: the whole run_checks (checks plus pytest's collection and bookkeeping)
 - kernel_cpu / kernel_peak_rss_mib: CPU seconds and peak RSS of the job's kernel processes, sampled every
-  50 ms from this worker's descendants (the kernel runs under bubblewrap, so it is not a waited-for child
-  whose rusage could be read).
+  50 ms from this worker's descendants and from the kernels a lent factory forked for it (the kernel runs
+  under bubblewrap, or is forked by the `grade` process's factory, so it is not a waited-for child whose
+  rusage could be read).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class _TreeMeter:
     def __init__(self) -> None:
         self.cpu: dict[int, float] = {}
         self.rss: dict[int, int] = {}
+        self.kernels: set[int] = set()  # forked by a factory this process does not own: not its descendants
         self._me = psutil.Process()
         self._lock = threading.Lock()
         threading.Thread(target=self._loop, name="bench-meter", daemon=True).start()
@@ -50,6 +52,12 @@ class _TreeMeter:
             children = self._me.children(recursive=True)
         except psutil.Error:
             return
+        for pid in list(self.kernels):
+            try:
+                kernel = psutil.Process(pid)
+                children += [kernel, *kernel.children(recursive=True)]
+            except psutil.Error:
+                self.kernels.discard(pid)
         for child in children:
             try:
                 with child.oneshot():
@@ -63,6 +71,7 @@ class _TreeMeter:
 
     def forget(self, pids: list[int]) -> None:
         with self._lock:
+            self.kernels.difference_update(pids)
             for pid in pids:
                 self.cpu.pop(pid, None)
                 self.rss.pop(pid, None)
@@ -129,6 +138,7 @@ def install() -> None:
     """Wrap the grader's functions in this process (a worker's initializer)."""
     global _meter
     import grader.checkrun as checkrun
+    import grader.factory_share as factory_share
     import grader.exercise as exercise
     import grader.jobs as jobs
     import grader.jupyter_glue as jupyter_glue
@@ -141,6 +151,16 @@ def install() -> None:
         return
     _meter = _TreeMeter()
     warm.KernelFactory.__init__ = _timed("factory", warm.KernelFactory.__init__)
+    spawn = factory_share.RemoteFactory.spawn
+
+    @functools.wraps(spawn)
+    def spawn_and_watch(self: Any, holder_pid: int, request: dict) -> int:
+        pid = spawn(self, holder_pid, request)
+        assert _meter is not None
+        _meter.kernels.add(pid)
+        return pid
+
+    factory_share.RemoteFactory.spawn = spawn_and_watch
     kernel.KernelSession._start_kernel = _timed_async("kernel_start", kernel.KernelSession._start_kernel)
     jupyter_glue.BoundedClient.async_execute_cell = _timed_async("cells", jupyter_glue.BoundedClient.async_execute_cell)
     execute_silently = kernel.KernelSession._execute_silently

@@ -49,6 +49,7 @@ from grader.options import GradingOptions  # noqa: E402
 from grader.pool import default_torch_threads, default_workers  # noqa: E402
 from grader.sandbox import Limits, resolve_isolation  # noqa: E402
 from grader.probe import probe_line  # noqa: E402
+from grader.warm import close_factories  # noqa: E402
 
 SECRET = b"bench-secret-0123456789abcdef"
 PLAIN = r"""
@@ -138,6 +139,7 @@ def one_student(course: Course, root: Path, exercises: list[str],
 def as_grade_runs(batch: Path, out: Path, options: GradingOptions, workers: int,
                   notebooks: int) -> tuple[float, str, list[JobResult]]:
     """What `grade` does for a batch: the probe (its line) and a first run; (wall seconds, line, jobs)."""
+    close_factories()  # a fresh `grade` process has no kernel factory yet
     start = time.monotonic()
     line = probe_line(options.isolation, options.limits, options.warm_start, workers, notebooks)
     _, jobs = grade(batch, out, options, workers, use_cache=False)
@@ -234,7 +236,6 @@ def factory_starts(jobs: list[JobResult]) -> str:
 
 
 def report_cases(cases: Cases) -> None:
-    print(f"  probe before the batch (the grader's own notebook, as `grade` runs it): {cases.probe_wall:5.1f} s")
     if cases.one:
         (warm_wall, warm_line, warm_jobs), (cold_wall, _, cold_jobs) = cases.one["warm"], cases.one["cold"]
         print(f"  one student, probe included: warm start allowed {warm_wall:5.1f} s, --cold-start {cold_wall:5.1f} s"
@@ -258,7 +259,7 @@ def report_cases(cases: Cases) -> None:
 
 def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: list[JobResult], warm_wall: float,
            warm: list[JobResult], checks: list[dict] | None, cold_start: tuple[float, list[JobResult]] | None,
-           warm_start: bool) -> None:
+           warm_start: bool, probe_wall: float) -> None:
     print("\nbaseline: plain nbclient, fresh kernel per notebook, sequential, no sandbox, no checks")
     print(f"  {'notebook':<34} {'wall s':>7} {'cpu s':>7} {'cells s':>8}")
     for row in base:
@@ -292,8 +293,10 @@ def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: l
     slots = args.workers * cold_wall
     print("\nsummary")
     print(f"  baseline (sequential plain nbclient)  {base_wall:8.1f} s for {len(base)} notebooks")
-    print(f"  grader, first run                     {cold_wall:8.1f} s   baseline/first = "
-          f"{base_wall / cold_wall:5.2f}x   (target >= 3x)")
+    print(f"  grader, first run, as `grade` runs it {probe_wall + cold_wall:8.1f} s   baseline/first = "
+          f"{base_wall / (probe_wall + cold_wall):5.2f}x   (target >= 3x, aim 6x)")
+    print(f"    the probe before the batch {probe_wall:.1f} s (it starts the one kernel factory the workers share), "
+          f"the batch {cold_wall:.1f} s = {base_wall / cold_wall:5.2f}x")
     if cold_start is not None:
         cold_start_wall, cold_start_jobs = cold_start
         print(f"  grader, first run, cold kernel start  {cold_start_wall:8.1f} s   baseline/cold = "
@@ -367,6 +370,7 @@ def main() -> None:
         cold_start = None
         if not args.skip_cold_start and warm_on:
             print("grader, first run with cold kernel starts ...", flush=True)
+            close_factories()
             cold_start = grade(root / "submissions", root / "graded-cold", replace(options, warm_start=False),
                                args.workers, use_cache=False)
         cases = Cases(probe_wall=probe_wall)
@@ -384,7 +388,7 @@ def main() -> None:
         checks = None if args.skip_check else self_check(course, exercises, work)
         if not base:
             base = [{"notebook": "(skipped)", "wall": float("nan"), "cpu": float("nan"), "cells": float("nan")}]
-        report(args, base, cold_wall, cold, warm_wall, warm, checks, cold_start, warm_on)
+        report(args, base, cold_wall, cold, warm_wall, warm, checks, cold_start, warm_on, probe_wall)
         report_cases(cases)
     finally:
         if args.keep is None:

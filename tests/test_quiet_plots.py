@@ -87,3 +87,40 @@ def test_a_cell_draws_at_most_its_share_of_figures_and_says_how_many_were_not_dr
         assert images(executed.cells[3]) == 3, "the next cell has its own share"
         # The inline backend draws a figure twice (tight bounding box, then pixels); 23 drawn would be 46.
         assert StudentSession(session, executed).variable("spent")["draws"] <= 2 * 11
+
+
+FIGURES = """
+import matplotlib.figure
+made = {"figures": 0}
+_init = matplotlib.figure.Figure.__init__
+def _counting_init(self, *a, **k):
+    made["figures"] += 1
+    return _init(self, *a, **k)
+matplotlib.figure.Figure.__init__ = _counting_init
+def figures_made():
+    return made["figures"]
+def plot_with_subplots(steps):
+    total = 0
+    for step in range(steps):
+        fig, ax = plt.subplots()
+        line, = ax.plot([0, step])
+        total += len(line.get_xdata())
+        plt.show()
+    return total
+"""
+
+
+def test_a_call_plotting_every_few_steps_reuses_one_figure_and_leaves_none_open(isolation):
+    """Building a figure and its axes was most of what the lesson's loop cost during the checks' calls."""
+    nb = notebook(SPY, TRAIN, FIGURES)
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        before = student.call("figures_made")
+        assert student.call("train", 200) == 200  # ten plots on plt's current figure
+        assert student.call("figures_made") - before == 1
+        assert student.call("train", 200) == 200
+        assert student.call("figures_made") - before == 2, "each call starts afresh: the end of a call drops it"
+        assert student.call("plot_with_subplots", 5) == 10, "a figure per step still works as it does anywhere"
+        spent = student.call("spent_now")
+        assert spent["draws"] == 0 and spent["sleeps"] == 0

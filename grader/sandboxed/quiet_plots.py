@@ -6,7 +6,8 @@
 # the checks call `train` many times. So, in this kernel only:
 # - `matplotlib.pyplot.pause` never sleeps: at top level it shows the active figure, as `show` would;
 # - while the grader's call into the student's code runs (a cell that is exactly an agent request),
-#   `show` and `pause` drop the figures undrawn, and so does the end of that cell;
+#   `show` and `pause` empty the active figure undrawn (its next plot reuses its axes) and drop the
+#   others, and the end of that cell drops them all;
 # - top-level cells still display their figures (the student's plots in the feedback), up to
 #   FIGURES_PER_CELL a cell; the rest are dropped undrawn and the cell says how many.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
@@ -32,10 +33,31 @@ def __grader_quiet_plots__():
         if helpers is not None:
             helpers.Gcf.figs.clear()  # undrawn, and without close()'s gc.collect (slow with torch loaded)
 
+    def reuse_active_figure():
+        """During a call: keep the active figure with its axes, emptied, and drop the others. A training loop
+        that plots every few steps then draws on the same axes again instead of building a figure and its
+        axes each time (most of the cost of `plt.scatter` on a fresh figure); nothing is ever drawn."""
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        if helpers is None:
+            return
+        active = helpers.Gcf.get_active()
+        helpers.Gcf.figs.clear()
+        if active is None:
+            return
+        try:
+            for axes in active.canvas.figure.axes:
+                for artist in (*axes.collections, *axes.lines, *axes.texts, *axes.patches, *axes.images):
+                    artist.remove()
+                if axes.legend_ is not None:
+                    axes.legend_.remove()
+        except Exception:  # a figure the student changed beyond recognition: build a new one next time
+            return
+        helpers.Gcf.figs[active.num] = active
+
     def over_budget():
         """True (and the open figures dropped, counted) once this cell has drawn its share."""
         if state["calling"]:
-            drop_figures()
+            reuse_active_figure()
             return True
         if state["drawn"] >= figures_per_cell:
             state["dropped"] += open_figures()
@@ -87,7 +109,9 @@ def __grader_quiet_plots__():
     def after_execute():
         # Registered before the inline backend's own post_execute hook, so figures left open past the
         # budget (or by a call) are dropped before that hook would draw them.
-        if open_figures():
+        if state["calling"]:
+            drop_figures()
+        elif open_figures():
             over_budget()
         if state["dropped"] and not state["calling"]:
             sys.stderr.write("[grader: %d more figure(s) of this cell were not drawn; grading draws at most "
