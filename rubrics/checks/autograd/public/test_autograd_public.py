@@ -27,7 +27,7 @@ def _shown(value) -> str:
         if tuple(value.shape) == (1,):
             return f"tensor([{text}])"
         return authored("{form} holding {number}", "{form}，值为 {number}", form=describe(value), number=text)
-    return authored("{form} {number}", "{form} {number}", form=describe(value), number=f"{number:g}")
+    return authored("{form} {number}", "{form}，值为 {number}", form=describe(value), number=f"{number:g}")
 
 
 def _call_text(name, args) -> str:

@@ -63,6 +63,7 @@ def test_broadcast_add_lesson_value(student):
                           "column[i] + row[j]，形状为 [len(column), len(row)] = [3, 2]。",
                        call=call)
     if not isinstance(table, TensorValue):
-        raise Feedback("{call} should return a tensor, but returned {got}.", zh="{call} 应返回张量，但返回了 {got}。",
+        raise Feedback("{call} should return a tensor (the [3, 2] table), but returned {got}.",
+                       zh="{call} 应返回张量（[3, 2] 的表格），但返回了 {got}。",
                        call=call, got=describe(table))
     expect_tensor(table, [[1.0, 2.0], [11.0, 12.0], [21.0, 22.0]], what=call)
