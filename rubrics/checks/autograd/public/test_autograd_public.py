@@ -188,7 +188,7 @@ def test_leaf_inplace_lesson_value(student):
     _expect_runtime_error(student, "inplace_on_leaf", (1.0,), authored(
         "a leaf Variable that requires grad cannot be used in an in-place operation such as w.add_(1) "
         "(the lesson's RuntimeError). Let the error propagate.",
-        "需要梯度的叶子节点不能执行 w.add_(1) 这样的原位（in_place）操作（即课上的 RuntimeError）。"
+        "需要梯度的叶子节点不能执行 w.add_(1) 这样的原地（in_place）操作（即课上的 RuntimeError）。"
         "不要捕获这个错误，让它抛出。"))
     try:
         w = student.call("inplace_on_leaf_no_grad", 1.0)
@@ -198,7 +198,7 @@ def test_leaf_inplace_lesson_value(student):
         raise Feedback("inplace_on_leaf_no_grad(1.) should return w but raised {error}: {detail}. Do the update "
                        "inside `with torch.no_grad():`, where in-place operations on leaves are allowed.",
                        zh="inplace_on_leaf_no_grad(1.) 应返回 w，但抛出了 {error}：{detail}。请在 "
-                          "`with torch.no_grad():` 中更新，在那里可以对叶子节点做原位操作。",
+                          "`with torch.no_grad():` 中更新，在那里可以对叶子节点做原地操作。",
                        error=received(exc.type_name), detail=received(exc.message.rstrip("."), 160)) from None
     if not isinstance(w, TensorValue):
         raise Feedback("inplace_on_leaf_no_grad(1.) should return the leaf tensor w itself (here the type is the "
