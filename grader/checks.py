@@ -90,7 +90,7 @@ def describe(value: Any) -> Message:
             return msg("describe.tensor", dtype=value.dtype, shape=shape)
         return msg("describe.tensor_subclass", cls=received(value.class_name), dtype=value.dtype, shape=shape)
     if isinstance(value, (list, tuple)):
-        kinds = ", ".join(sorted({_kind(v) for v in value}))
+        kinds = joined(sorted({_kind(v) for v in value}, key=str), "list.comma")
         if kinds:
             return msg("describe.sequence_kinds", type=type(value).__name__, count=len(value), kinds=kinds)
         return msg("describe.sequence", type=type(value).__name__, count=len(value))
@@ -228,10 +228,11 @@ def _is_numpy(value: TensorValue) -> bool:
     return value.class_name.startswith("numpy.")
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any) -> Message:
     if isinstance(value, TensorValue):
-        return "numpy arrays" if _is_numpy(value) else "tensors" if value.exact_type else "tensor subclasses"
-    return "None" if value is None else f"{type(value).__name__}s"
+        return msg("describe.kind_numpy" if _is_numpy(value) else "describe.kind_tensor" if value.exact_type
+                   else "describe.kind_tensor_subclass")
+    return verbatim("None") if value is None else msg("describe.kind_other", type=type(value).__name__)
 
 
 def _flatten(values: Any) -> list[Any]:
