@@ -162,7 +162,7 @@ def test_accumulation_lesson_value(student):
 def _expect_flags(result, expected, what):
     if not isinstance(result, dict) or set(result) != {"a", "b", "y"}:
         keys = received(sorted(map(repr, result)), 120) if isinstance(result, dict) else None
-        got = authored("the keys {keys}", "键 {keys}", keys=keys) if keys is not None else describe(result)
+        got = authored("the keys {keys}", "键为 {keys} 的字典", keys=keys) if keys is not None else describe(result)
         raise Feedback('{what}: expected a dict with the keys "a", "b" and "y", but got {got}.',
                        zh='{what}：应返回包含键 "a"、"b"、"y" 的字典，但得到的是 {got}。', what=what, got=got)
     for key in ("a", "b", "y"):

@@ -117,7 +117,7 @@ def _train_result(student, *args, _seed=0, **kwargs):
 
 def _keys(result):
     """What a dict returned instead of train's result names: its keys, quoted safely."""
-    return authored("the keys {keys}", "键 {keys}", keys=received(sorted(map(str, result)), 120))
+    return authored("the keys {keys}", "键为 {keys} 的字典", keys=received(sorted(map(str, result)), 120))
 
 
 def _numbers(values) -> str:
