@@ -9,14 +9,16 @@ import pytest
 
 from .codec import Handle, MissingDefinition, ModuleValue, ObjectValue, StudentException, TensorValue
 from .messages import Message, authored, joined, msg, verbatim
+from .textsafe import one_line
 
 __all__ = [
-    "check", "Feedback", "msg", "expect_tensor", "expect_close", "expect_raises", "expect_values", "raised",
+    "check", "Feedback", "msg", "authored", "received", "expect_tensor", "expect_close", "expect_raises", "expect_values", "raised",
     "values_of", "note", "take_notes", "describe",
     "StudentException", "MissingDefinition", "TensorValue", "ModuleValue", "ObjectValue", "Handle",
 ]
 
 MARKER = "grader_check"
+RECEIVED_LIMIT = 80
 NOT_IMPLEMENTED = "builtins.NotImplementedError"
 _notes: list[Message] = []
 THE_RESULT = msg("expect.the_result")
@@ -71,6 +73,13 @@ def take_notes() -> Message:
     return said
 
 
+def received(value: Any, limit: int = RECEIVED_LIMIT) -> str:
+    """Text the student's code chose (an exception's type or message, a dict key), safe to quote in a message:
+    one line, no control characters, at most `limit` characters."""
+    text = one_line(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe(value: Any) -> Message:
     """A short, student-readable name for what a function returned."""
     if isinstance(value, TensorValue):
@@ -79,16 +88,16 @@ def describe(value: Any) -> Message:
             return msg("describe.numpy", dtype=value.dtype, shape=shape)
         if value.exact_type:
             return msg("describe.tensor", dtype=value.dtype, shape=shape)
-        return msg("describe.tensor_subclass", cls=value.class_name, dtype=value.dtype, shape=shape)
+        return msg("describe.tensor_subclass", cls=received(value.class_name), dtype=value.dtype, shape=shape)
     if isinstance(value, (list, tuple)):
-        kinds = ", ".join(sorted({_kind(v) for v in value}))
+        kinds = joined(sorted({_kind(v) for v in value}, key=str), "list.comma")
         if kinds:
             return msg("describe.sequence_kinds", type=type(value).__name__, count=len(value), kinds=kinds)
         return msg("describe.sequence", type=type(value).__name__, count=len(value))
     if isinstance(value, ModuleValue):
-        return msg("describe.module", cls=value.class_name)
+        return msg("describe.module", cls=received(value.class_name))
     if isinstance(value, ObjectValue):
-        return msg("describe.object", cls=value.class_name)
+        return msg("describe.object", cls=received(value.class_name))
     if value is None:
         return verbatim("None")
     return msg("describe.other", type=type(value).__name__)
@@ -156,7 +165,7 @@ def expect_raises(call: Callable[[], Any], error: str, *, what: str) -> StudentE
         if exc.is_a(NOT_IMPLEMENTED):
             raise Feedback(msg("expect.raises_stub", what=what, error=error)) from None
         if not raised(exc, error):
-            raise Feedback(msg("expect.raises_other", what=what, error=error, got=exc.type_name)) from None
+            raise Feedback(msg("expect.raises_other", what=what, error=error, got=received(exc.type_name))) from None
         return exc
     raise Feedback(msg("expect.raises_returned", what=what, error=error, got=describe(value)))
 
@@ -219,10 +228,11 @@ def _is_numpy(value: TensorValue) -> bool:
     return value.class_name.startswith("numpy.")
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any) -> Message:
     if isinstance(value, TensorValue):
-        return "numpy arrays" if _is_numpy(value) else "tensors" if value.exact_type else "tensor subclasses"
-    return "None" if value is None else f"{type(value).__name__}s"
+        return msg("describe.kind_numpy" if _is_numpy(value) else "describe.kind_tensor" if value.exact_type
+                   else "describe.kind_tensor_subclass")
+    return verbatim("None") if value is None else msg("describe.kind_other", type=type(value).__name__)
 
 
 def _flatten(values: Any) -> list[Any]:

@@ -152,6 +152,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "describe.module": {"en": "nn.Module {cls}", "zh": "{cls} 模块（nn.Module）"},
     "describe.object": {"en": "an object of class {cls}", "zh": "{cls} 类的对象"},
     "describe.other": {"en": "a {type}", "zh": "一个 {type}"},
+    "describe.kind_numpy": {"en": "numpy arrays", "zh": "numpy 数组"},
+    "describe.kind_tensor": {"en": "tensors", "zh": "张量"},
+    "describe.kind_tensor_subclass": {"en": "tensor subclasses", "zh": "张量子类"},
+    "describe.kind_other": {"en": "{type}s", "zh": "{type} 值"},
+    "list.comma": {"en": "{first}, {rest}", "zh": "{first}、{rest}"},
 }
 
 
