@@ -260,15 +260,30 @@ def test_a_result_matching_neither_composition_names_both(lr_public, monkeypatch
     assert "the lesson's script" in message and "iterations=425" in message and "iterations=3" in message
 
 
-def test_an_experiment_matching_the_lesson_passes_with_a_note_when_the_own_composition_raises(lr_public, monkeypatch):
+def test_an_experiment_matching_the_lesson_passes_without_training_twice(lr_public, monkeypatch):
+    """The lesson's result decides: the student's own make_data + train are not called (issue 15: no training
+    that decides nothing), even where they would raise."""
     run = {"iterations": 2, "accuracy": 0.995, "losses": [0.7, 0.6, 0.5], "state": {}}
     monkeypatch.setattr(lr_public, "_lesson_experiment", lambda m, b: run)
     result = {"model": ModuleValue("LR", {}, {}), "iterations": 2, "accuracy": 0.995, "losses": [0.7, 0.6, 0.5]}
-    student = _lr_student(lambda m, b: result,
-                          lambda **kw: StudentException("ValueError", "builtins", ("builtins.ValueError",), "no"),
-                          lambda *a: result)
+    called = []
+
+    def make_data(**kw):
+        called.append("make_data")
+        return StudentException("ValueError", "builtins", ("builtins.ValueError",), "no")
+
+    student = _lr_student(lambda m, b: result, make_data, lambda *a: called.append("train") or result)
     lr_public.test_experiments_lesson_configs(student)
-    assert "matches the lesson's" in take_notes()
+    assert called == [] and take_notes() == ""
+
+
+def test_an_experiment_consistent_with_the_students_own_functions_passes(lr_public, monkeypatch):
+    """A make_data that draws differently (a right variant) still agrees with its own train."""
+    monkeypatch.setattr(lr_public, "_lesson_experiment",
+                        lambda m, b: {"iterations": 425, "accuracy": 0.995, "losses": [0.5], "state": {}})
+    result = {"model": ModuleValue("LR", {}, {}), "iterations": 3, "accuracy": 0.5, "losses": [0.1] * 4}
+    student = _lr_student(lambda m, b: result, lambda **kw: ("x", "y"), lambda *a: dict(result))
+    lr_public.test_experiments_lesson_configs(student)
 
 
 def test_a_wrong_model_that_breaks_train_is_marked_once(lr_public, monkeypatch):

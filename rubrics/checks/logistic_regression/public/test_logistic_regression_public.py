@@ -397,15 +397,17 @@ def _same(a, b) -> bool:
 def _expect_experiment(student, mean_value, bias, seed):
     """Feedback unless experiment(m, b) returns what train(*make_data(mean_value=m, bias=b)) returns.
 
-    An exception is never agreement. The result is compared with the student's own composition and, when that
-    differs or raises, with the lesson's script run on the same data here."""
+    An exception is never agreement. The result is compared with the lesson's script run on the same data here
+    (once per process: every student's right answer is that run) and, only when it differs, with the student's
+    own composition, which then decides nothing more than whether a differing make_data or train was used
+    consistently; so a right experiment costs the kernel one training, not two."""
     call, composition = f"experiment({mean_value}, {bias})", f"train(*make_data(mean_value={mean_value}, bias={bias}))"
-    own = _own_composition(student, mean_value, bias, seed)
     try:
         got = student.call("experiment", mean_value, bias, _seed=seed)
     except StudentException as exc:
         if "implement experiment" in exc.message:
             raise
+        own = _own_composition(student, mean_value, bias, seed)
         if own[0] == "raised" and own[1].startswith("train") and not _model_is_right(student):
             note("{call} not judged: train fails with your LR (marked in the model question).",
                  zh="{call} 未评判：用你的 LR 运行 train 会出错（已在 model 题中扣分）。", call=call)
@@ -416,14 +418,11 @@ def _expect_experiment(student, mean_value, bias, seed):
                        "counts as the expected result.",
                        zh="{call} 应返回 train 的结果字典，但抛出了 {error}（{why}）：抛出异常永远不算作预期的结果。",
                        call=call, error=received(exc.type_name), why=why)
-    if own[0] == "returned" and _same(got, own[1]):
-        return
     lesson = _lesson_experiment(mean_value, bias)
     if _matches_run(got, lesson):
-        outcome = own[1] if own[0] == "raised" else authored("returned something else", "返回了不同的结果")
-        note("{call} matches the lesson's {composition}; your own {composition}: {outcome} when the check called it.",
-             zh="{call} 与课上的 {composition} 结果一致；检查调用你自己的 {composition} 时：{outcome}。",
-             call=call, composition=composition, outcome=outcome)
+        return
+    own = _own_composition(student, mean_value, bias, seed)
+    if own[0] == "returned" and _same(got, own[1]):
         return
     own_result = own[1] if own[0] == "raised" else authored("returned {run}", "返回了 {run}", run=_run_text(own[1]))
     raise Feedback("{call} returned {got}, which matches neither your own {composition} (which {own}) nor the "
