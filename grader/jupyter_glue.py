@@ -2,7 +2,7 @@
 output, bounded socket queues.
 
 They override PRIVATE methods of those packages (`AsyncKernelClient._async_wait_for_ready`,
-`AsyncKernelManager._async_launch_kernel`, `NotebookClient._async_handle_timeout`), set the private
+`AsyncKernelManager._async_launch_kernel` and `_async_wait`, `NotebookClient._async_handle_timeout`), set the private
 `KernelManager._kernel_spec` and read the private `NotebookClient._display_id_map`; pyproject.toml pins both packages below their next major (minor for 0.x nbclient)
 release, and tests/test_jupyter_glue.py fails the moment one of those names or signatures moves. The session
 logic that uses them is kernel.py.
@@ -96,6 +96,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise KernelError("the sandbox did not start")
         holder = find_holder(process.pid, timeout=10)
         self.factory.spawn(holder, self.sandbox.warm_kernel_request(self._kernel_args))
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        """jupyter_client's wait for a killed kernel, polling every 5 ms instead of 100: a sandbox is gone within
+        milliseconds of its kill, and the 100 ms poll was most of closing each notebook's kernel."""
+        await super()._async_wait(pollinterval=min(pollinterval, 0.005))
 
     def client(self, **kwargs: Any) -> Any:
         """A client on this manager's zmq context, so the context's bounds apply to its sockets too (without

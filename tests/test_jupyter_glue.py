@@ -23,6 +23,7 @@ PRIVATE_METHODS = [
     (AsyncKernelClient, "_async_is_alive", ["self"], True),
     (AsyncKernelClient, "_handle_kernel_info_reply", ["self", "msg"], False),
     (AsyncKernelManager, "_async_launch_kernel", ["self", "kernel_cmd", "kw"], True),
+    (AsyncKernelManager, "_async_wait", ["self", "pollinterval"], True),
     (NotebookClient, "_async_handle_timeout", ["self", "timeout", "cell"], True),
 ]
 
@@ -42,6 +43,8 @@ def test_the_private_methods_we_override_keep_their_signatures(base, name, param
     (KernelClient._async_wait_for_ready, "_handle_kernel_info_reply"),
     # the manager launches through _async_launch_kernel (where the warm factory forks the kernel)
     (KernelManager._async_start_kernel, "_async_launch_kernel"),
+    # a kernel killed at shutdown is waited for through _async_wait (polled every 5 ms here)
+    (KernelManager._async_kill_kernel, "_async_wait"),
     # a cell's timeout goes through _async_handle_timeout (where timed-out cells are recorded)
     (NotebookClient._async_poll_for_reply, "_async_handle_timeout"),
 ])
