@@ -105,7 +105,7 @@ def _factories_seen(stop: threading.Event, seen: dict[int, int]) -> None:
     while not stop.is_set():
         for process in me.children(recursive=True):
             try:
-                if any("def preload()" in part for part in process.cmdline()):
+                if any("def _become_kernel(" in part for part in process.cmdline()):
                     seen[process.pid] = process.ppid()
             except psutil.Error:
                 pass

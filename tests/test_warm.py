@@ -247,3 +247,21 @@ def test_plots_reach_the_notebook_from_a_warm_kernel(isolation):
         assert session.warm
     images = [o for c in executed.cells for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2
+
+
+def test_the_factory_answers_before_its_later_imports_and_makes_them_while_idle():
+    """Ready after torch and ipykernel: the first kernel (the probe's) does not wait for matplotlib and
+    torch._dynamo, which the factory imports between requests."""
+    factory = warm.KernelFactory(torch_threads=1)
+    try:
+        assert "torch" in factory.preloaded and "torch._dynamo" not in factory.preloaded
+        deadline = time.monotonic() + 120
+
+        def matplotlib_loaded() -> bool:
+            return any("ft2font" in region.path for region in psutil.Process(factory.pid).memory_maps())
+
+        while time.monotonic() < deadline and not matplotlib_loaded():
+            time.sleep(0.2)
+        assert matplotlib_loaded(), "the factory never imported matplotlib while idle"
+    finally:
+        factory.close()

@@ -25,26 +25,40 @@ import signal
 import sys
 
 NAMESPACES = ("ipc", "uts", "net", "cgroup", "pid", "mnt")  # mnt last: after it, /proc is the sandbox's own
+# Ready to fork once these are imported; the rest follow between requests (a fork never lands mid-import:
+# this process has one thread), so the first kernel (the probe's) does not wait for what only later ones use.
 # torch._dynamo is what torch imports at a kernel's first optimizer.step() (about 1.5 s). Not pyplot, nor
 # the inline backend: imported before the kernel's shell exists, figures would never reach the notebook.
-PRELOAD = ("torch", "torch._dynamo", "numpy", "ipykernel.kernelapp", "ipykernel.debugger", "matplotlib",
-           "matplotlib.figure",
-           "matplotlib.font_manager")
+PRELOAD = ("torch", "numpy", "ipykernel.kernelapp")
+PRELOAD_LATER = ("ipykernel.debugger", "matplotlib", "matplotlib.figure", "matplotlib.font_manager", "torch._dynamo")
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
 
-def preload() -> tuple:
+def preload(names: tuple = PRELOAD) -> tuple:
     """Import what every kernel would import; a module that fails to import is left to the kernel, and named
     with its error so that the grader can say why warm start is off."""
     loaded, failed = [], {}
-    for name in PRELOAD:
+    for name in names:
         try:
             __import__(name)
             loaded.append(name)
         except Exception as exc:
             failed[name] = f"{type(exc).__name__}: {exc}"[:300]
     return loaded, failed
+
+
+def requests(later: list):
+    """The spawn requests on stdin, one per line, importing `later`'s modules one by one while none waits."""
+    import select
+
+    while True:
+        while later and not select.select([sys.stdin], [], [], 0)[0]:
+            preload((later.pop(0),))
+        line = sys.stdin.readline()
+        if not line:
+            return
+        yield line
 
 
 def serve(launcher: dict) -> None:
@@ -59,7 +73,7 @@ def serve(launcher: dict) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing imported may write into the protocol
     loaded, failed = preload()
     replies.write(json.dumps({"ready": loaded, "failed": failed}) + "\n")
-    for line in sys.stdin:
+    for line in requests(list(PRELOAD_LATER)):
         try:
             reply = {"pid": spawn(libc, json.loads(line), launcher)}
         except Exception as exc:
