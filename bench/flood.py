@@ -51,7 +51,7 @@ def child(case: str, isolation: str) -> None:
     sys.path.insert(0, str(ROOT))
     import nbformat
 
-    from grader.batch import grade_notebook
+    from grader.exercise import grade_notebook
     from grader.course import load_course
     from grader.options import GradingOptions
     from grader.sandbox import Limits, resolve_isolation
