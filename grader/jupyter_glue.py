@@ -224,9 +224,10 @@ class BoundedContext(zmq.asyncio.Context):
     """A zmq context whose sockets hold at most a few messages of a bounded size each.
 
     zmq reads ahead of the grader up to a socket's receive high-water mark (1000 messages by default): with
-    messages of 20 MiB a flooding kernel could fill this process. With a short queue the rest waits in the
-    kernel's own send queue, in the sandbox's memory. Only IOPub carries large messages (outputs and the
-    calls' answers); the other channels carry replies.
+    messages of 32 MiB a flooding kernel could fill this process. With a short queue the rest waits in the
+    relay's socket buffers and the kernel's own send queue, in the sandbox's memory. Only IOPub carries large
+    messages (outputs and the calls' answers); the other channels carry replies. MAXMSGSIZE caps a frame;
+    the relay (grader/zmtp_relay.py) caps a whole message below it, so zmq never has to disconnect.
     """
 
     iopub_max_bytes: int = 20 * 1024**2
