@@ -10,11 +10,11 @@ message; once a message would pass its channel's cap, the relay ends it towards 
 its last frame (GuardedSession turns such a message into a placeholder that answers nothing), skips the rest
 of it, and records the drop, which the session names in the report.
 
-Memory bound (per worker): the relay holds two `CHUNK` buffers per connection, whatever the kernel sends. The
-grader holds at most a message of `cap` bytes per socket in libzmq's queue (RCVHWM 1) plus one being read, and
-a few copies of one while jupyter_client decodes it: with the IOPub cap of 32 MiB and 4 MiB on the other
-channels, under 8 x 32 + 4 x 8 x 4 = 384 MiB above the process's baseline (about 200 MiB with torch loaded),
-so under 600 MiB.
+Memory bound (per worker, 600 MiB): the relay holds two `CHUNK` buffers per connection, whatever the kernel
+sends. The grader's libzmq queues one message per socket (RCVHWM 1) plus one being decoded, and jupyter_client
+holds a few copies of the one it reads: with IOPub capped at 32 MiB and the other channels at the output limit
+(4 MiB), at most about 6 x 32 + 6 x 4 x 4 = 288 MiB above the process's baseline (257 MiB measured with torch
+loaded), so under 600 MiB. `bench/flood.py` measures it: 374 MiB with messages just under the cap.
 """
 
 from __future__ import annotations
