@@ -209,7 +209,7 @@ class Relay:
                     continue
                 try:
                     self._pump(pair, side, events)
-                except (OSError, ProtocolError):
+                except Exception:  # a closed socket, a stream that is not ZMTP 3: this connection ends, zmq reconnects
                     self._drop_pair(pair)
 
     def _accept(self, listener: socket.socket, channel: str, kernel_path: str) -> None:
