@@ -6,7 +6,8 @@ saw it. Here the grader's sockets connect to unix sockets in a folder private to
 mounted into the sandbox); for each connection the relay connects to the kernel's own socket and pumps bytes
 both ways through fixed buffers. It reads the kernel's byte stream as ZMTP 3 (RFC 23/37): the greeting (NULL
 mechanism, major version 3 or more, else the connection is closed), then frames. It sums the frames of each
-message; once a message would pass its channel's cap, the relay ends it towards the grader with `DROPPED` as
+message (each frame counts `FRAME_COST` more, so a million empty frames is no way around it); once a
+message would pass its channel's cap, the relay ends it towards the grader with `DROPPED` as
 its last frame (GuardedSession turns such a message into a placeholder that answers nothing), skips the rest
 of it, and records the drop, which the session names in the report.
 
@@ -32,6 +33,7 @@ from typing import Callable
 
 CHUNK = 256 * 1024
 COMMAND_BYTES = 64 * 1024  # READY, PING, PONG carry a few properties; a larger command is not a real one
+FRAME_COST = 64  # what one frame costs the grader besides its bytes (libzmq's zmq_msg_t, a Python bytes object)
 DROPPED = b"<GRADER|DROPPED>"  # the last frame of a message the relay cut short
 _NULL_MECHANISM = b"NULL".ljust(20, b"\0")
 
@@ -59,10 +61,11 @@ class ZmtpCounter:
         self._passing = True  # the current frame's body is passed on (False: skipped)
         self._last = False  # the current frame ends its message
         self._message = 0  # bytes of the current message so far
+        self._frames = 0  # and its frames
         self._dropping = False
 
-    def feed(self, data: memoryview) -> list[memoryview | bytes]:
-        out: list[memoryview | bytes] = []
+    def feed(self, data: memoryview, out: bytearray) -> None:
+        """Append to `out` what of `data` passes on (at most `data` and one DROPPED frame per message cut)."""
         pos, end = 0, len(data)
         while pos < end:
             if len(self._greeting) < 64:
@@ -70,7 +73,7 @@ class ZmtpCounter:
             elif self._body:
                 take = min(self._body, end - pos)
                 if self._passing:
-                    out.append(data[pos:pos + take])
+                    out += data[pos:pos + take]
                 pos += take
                 self._body -= take
                 if not self._body:
@@ -79,9 +82,8 @@ class ZmtpCounter:
                 self._header.append(data[pos])
                 pos += 1
                 self._read_header(out)
-        return out
 
-    def _read_greeting(self, data: memoryview, pos: int, out: list) -> int:
+    def _read_greeting(self, data: memoryview, pos: int, out: bytearray) -> int:
         start = len(self._greeting)
         take = min(64 - start, len(data) - pos)
         self._greeting += data[pos:pos + take]
@@ -90,10 +92,10 @@ class ZmtpCounter:
             raise ProtocolError("not a ZMTP 3 greeting")
         if len(got) >= 32 and bytes(got[12:32]) != _NULL_MECHANISM:
             raise ProtocolError("a security mechanism other than NULL")
-        out.append(bytes(got[start:]))
+        out += got[start:]
         return pos + take
 
-    def _read_header(self, out: list) -> None:
+    def _read_header(self, out: bytearray) -> None:
         flags = self._header[0]
         if flags & 0xF8:
             raise ProtocolError("reserved frame flags set")
@@ -108,12 +110,13 @@ class ZmtpCounter:
             self._passing, self._last = True, False
         else:
             self._message += size
-            if not self._dropping and self._message > self.cap:
+            self._frames += 1
+            if not self._dropping and self._message + FRAME_COST * self._frames > self.cap:
                 self._dropping = True
-                out.append(bytes((0, len(DROPPED))) + DROPPED)  # ends the message towards the grader
+                out += bytes((0, len(DROPPED))) + DROPPED  # ends the message towards the grader
             self._passing, self._last = not self._dropping, not flags & 0x01
         if self._passing:
-            out.append(header)
+            out += header
         self._body = size
         if not size:
             self._frame_done()
@@ -123,7 +126,7 @@ class ZmtpCounter:
             return
         if self._dropping:
             self.on_drop(Drop(self.channel, self._message))
-        self._dropping, self._message, self._passing = False, 0, True
+        self._dropping, self._message, self._frames, self._passing = False, 0, 0, True
 
 
 class _Pair:
@@ -134,7 +137,8 @@ class _Pair:
         self.to_up = bytearray(CHUNK)
         self.to_up_span = (0, 0)
         self.from_up = bytearray(CHUNK)
-        self.to_down: list[memoryview | bytes] = []
+        self.to_down = bytearray()  # what of the kernel's last chunk passes on; never more than CHUNK + a frame
+        self.down_sent = 0
         self.registered = {"down": selectors.EVENT_READ, "up": selectors.EVENT_READ}
         self.closed = False
 
@@ -247,7 +251,7 @@ class Relay:
                 n = pair.up.recv_into(pair.from_up)
                 if not n:
                     raise ConnectionResetError
-                pair.to_down = pair.counter.feed(memoryview(pair.from_up)[:n])
+                pair.counter.feed(memoryview(pair.from_up)[:n], pair.to_down)
         self._flush_up(pair)
         self._flush_down(pair)
         self._interest(pair)
@@ -262,16 +266,14 @@ class Relay:
         pair.to_up_span = (start, end) if start < end else (0, 0)
 
     def _flush_down(self, pair: _Pair) -> None:
-        while pair.to_down:
-            piece = pair.to_down[0]
+        while pair.down_sent < len(pair.to_down):
             try:
-                sent = pair.down.send(piece)
+                with memoryview(pair.to_down) as view:
+                    pair.down_sent += pair.down.send(view[pair.down_sent:])
             except BlockingIOError:
                 return
-            if sent < len(piece):
-                pair.to_down[0] = memoryview(piece)[sent:]
-                return
-            pair.to_down.pop(0)
+        pair.to_down.clear()
+        pair.down_sent = 0
 
     def _interest(self, pair: _Pair) -> None:
         """Read a side only when the buffer it fills is empty (else it waits in the kernel's socket buffers,
