@@ -5,8 +5,9 @@
 Grades the autograd reference notebook once as it is (the baseline) and once per flood case (the same notebook
 with flooding cells appended), each in a fresh process (peak RSS, `ru_maxrss`, never goes down within one), and
 prints each run's peak RSS, its excess over the baseline, the executed notebook's size and the cell notes that
-name what was cut. The flood cases are the two of the issue: display updates that multiply one large output
-over many displays, and 100 widget messages of 15 MiB. Nothing is asserted; the bound is printed alongside.
+name what was cut. The flood cases: display updates that multiply one large output
+over many displays, 100 widget messages of 15 MiB, one message of many frames (4 x 50 x 16 MiB), and
+messages just under the relay's cap plus a print flood. Nothing is asserted; the bound is printed alongside.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ FLOODS = {
         "    flood.send({'method': 'update', 'state': {}, 'buffer_paths': [['k', str(j)] for j in range(50)]},\n"
         "               buffers=[chunk] * 50)",
     ),
+    "near_the_cap": (  # messages just under the relay's IOPub cap (32 MiB): passed on, cut by the output budget
+        "from comm import create_comm\n"
+        "flood = create_comm(target_name='flood', data={'state': {}})\n"
+        "chunk = b'n' * (31 * 1024**2)\n"
+        "for i in range(30):\n"
+        "    flood.send({'method': 'update', 'state': {}, 'buffer_paths': [['k']]}, buffers=[chunk])",
+        "import sys\nfor _ in range(3000):\n    sys.stdout.write('x' * 100_000 + '\\n')",
+    ),
 }
 
 
@@ -51,7 +60,7 @@ def child(case: str, isolation: str) -> None:
     sys.path.insert(0, str(ROOT))
     import nbformat
 
-    from grader.batch import grade_notebook
+    from grader.exercise import grade_notebook
     from grader.course import load_course
     from grader.options import GradingOptions
     from grader.sandbox import Limits, resolve_isolation

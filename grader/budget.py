@@ -18,6 +18,7 @@ KEEPS_NOTHING = frozenset({"status", "execute_input"})
 # Named by their type in a cell note; any other type (the kernel can send any string) is "other".
 KNOWN_TYPES = frozenset({"stream", "display_data", "update_display_data", "execute_result", "error",
                          "clear_output", "comm_open", "comm_msg", "comm_close"})
+OVERSIZE = "oversize_message"  # a message over its channel's cap, dropped by the relay (grader/zmtp_relay.py)
 
 
 def message_size(msg: dict[str, Any]) -> int:
@@ -64,8 +65,9 @@ class OutputBudget:
         return False
 
     def drop(self, cell_index: int, msg_type: str, size: int) -> None:
-        """Record a message of `cell_index` that was not kept (over budget, or one the grader could not read)."""
-        name = msg_type if msg_type in KNOWN_TYPES or msg_type == "unreadable" else "other"
+        """Record a message of `cell_index` that was not kept (over budget, over its channel's cap, or one the grader
+        could not read)."""
+        name = msg_type if msg_type in KNOWN_TYPES or msg_type in ("unreadable", OVERSIZE) else "other"
         entry = self.cut.setdefault(cell_index, {}).setdefault(name, [0, 0])
         entry[0] += 1
         entry[1] += size

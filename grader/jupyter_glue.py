@@ -28,13 +28,15 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete
 from nbformat import NotebookNode
 
-from .budget import KEEPS_NOTHING, OutputBudget, message_size
+from .budget import KEEPS_NOTHING, OVERSIZE, OutputBudget, human_bytes, message_size
 from .errors import KernelError
 from .kernel_messages import GuardedSession
 from .sandbox import Sandbox
 from .warm import KernelFactory, find_holder
+from .zmtp_relay import Relay
 
 RECEIVE_QUEUE = 1  # messages zmq may hold per socket before the kernel's side has to wait
+CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 
 
 class PromptClient(AsyncKernelClient):
@@ -71,12 +73,15 @@ class PromptClient(AsyncKernelClient):
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside a `Sandbox`, over unix sockets.
 
-    With a `factory`, the process it launches (and watches, signals and kills) is the sandbox's holder, and
+    The kernel binds its sockets in the sandbox's runtime dir (the connection file says so); every socket of
+    the grader (this manager's control socket, the client's channels) connects through `relay` instead, which
+    caps each message the kernel sends (grader/zmtp_relay.py). With a `factory`, the process it launches (and watches, signals and kills) is the sandbox's holder, and
     the kernel itself is forked into that sandbox by the warm kernel factory (grader/warm.py).
     """
 
     sandbox: Sandbox | None = None
     factory: KernelFactory | None = None
+    relay: Relay | None = None
     client_factory = PromptClient
     _kernel_args: list[str] = []
 
@@ -106,12 +111,22 @@ class SandboxedKernelManager(AsyncKernelManager):
         """A client on this manager's zmq context, so the context's bounds apply to its sockets too (without
         this, jupyter_client gives every client a context of its own)."""
         kwargs.setdefault("context", self.context)
+        if self.relay is not None:
+            kwargs.setdefault("ip", self.relay.ip)
         return super().client(**kwargs)
+
+    def _make_url(self, channel: str) -> str:
+        """This manager's own sockets (control) connect through the relay too."""
+        if self.relay is None:
+            return super()._make_url(channel)
+        return f"ipc://{self.relay.ip}-{getattr(self, f'{channel}_port')}"
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
         assert self.sandbox is not None
         self.sandbox.chown_for_kernel(Path(self.connection_file))
+        if self.relay is not None:  # the ports are chosen now: the relay listens before any client connects
+            self.relay.listen(self.ip, {channel: getattr(self, f"{channel}_port") for channel in CHANNELS})
 
 
 def destroy_context(context: zmq.Context, timeout: float = 5.0) -> None:
@@ -149,6 +164,7 @@ class BoundedClient(NotebookClient):
         self.truncated_cells: set[int] = set()
         self.timed_out_cells: set[int] = set()
         self.current_cell: int | None = None
+        self._drops_seen = 0
 
     def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int) -> NotebookNode | None:
         msg_type = str(msg.get("msg_type"))
@@ -179,6 +195,22 @@ class BoundedClient(NotebookClient):
         earlier = sum(len(indices) for indices in shown.values())
         return max(1, earlier + (msg_type != "update_display_data"))
 
+    def take_drops(self, cell: NotebookNode | None, cell_index: int) -> bool:
+        """Count the messages the relay dropped since the last call (over their channel's cap) as cut from
+        `cell_index`, with a line in the cell's output; True when there were any."""
+        relay = getattr(self.km, "relay", None)
+        drops = relay.drops() if relay is not None else []
+        new, self._drops_seen = drops[self._drops_seen:], len(drops)
+        for drop in new:
+            self.budget.drop(cell_index, OVERSIZE, drop.size)
+        self.truncated_cells.update([cell_index] if new else [])
+        if new and cell is not None and relay is not None:
+            cap = human_bytes(min(relay.caps[drop.channel] for drop in new))
+            cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+                "stream", name="stderr", text=f"[grader: {len(new)} message(s) of over {cap} from the kernel "
+                "were dropped]\n"))
+        return bool(new)
+
     def _mark_truncated(self, cell: NotebookNode, cell_index: int) -> None:
         if cell_index in self.truncated_cells:
             return
@@ -197,9 +229,10 @@ class BoundedContext(zmq.asyncio.Context):
     """A zmq context whose sockets hold at most a few messages of a bounded size each.
 
     zmq reads ahead of the grader up to a socket's receive high-water mark (1000 messages by default): with
-    messages of 20 MiB a flooding kernel could fill this process. With a short queue the rest waits in the
-    kernel's own send queue, in the sandbox's memory. Only IOPub carries large messages (outputs and the
-    calls' answers); the other channels carry replies.
+    messages of 32 MiB a flooding kernel could fill this process. With a short queue the rest waits in the
+    relay's socket buffers and the kernel's own send queue, in the sandbox's memory. Only IOPub carries large
+    messages (outputs and the calls' answers); the other channels carry replies. MAXMSGSIZE caps a frame;
+    the relay (grader/zmtp_relay.py) caps a whole message below it, so zmq never has to disconnect.
     """
 
     iopub_max_bytes: int = 20 * 1024**2
@@ -223,13 +256,16 @@ def bounded_context(iopub_max_bytes: int, reply_max_bytes: int) -> BoundedContex
     return context
 
 
-def kernel_manager(sandbox: Sandbox, factory: KernelFactory | None, context: zmq.Context) -> SandboxedKernelManager:
-    """A manager for one kernel in `sandbox` (forked by `factory` when given), over unix sockets in its runtime dir."""
+def kernel_manager(sandbox: Sandbox, factory: KernelFactory | None, context: zmq.Context,
+                   relay: Relay | None = None) -> SandboxedKernelManager:
+    """A manager for one kernel in `sandbox` (forked by `factory` when given), over unix sockets in its runtime
+    dir, reached through `relay` when given (the caller closes it after the kernel)."""
     km = SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
                                 ip=str(sandbox.runtime_dir / "k"))
     km.session = GuardedSession(parent=km)  # a message student code mangled is dropped, not raised
     km.sandbox = sandbox
     km.factory = factory
+    km.relay = relay
     km._kernel_spec = grader_kernel_spec()  # whatever kernelspec the notebook names
     km.connection_file = str(sandbox.runtime_dir / "kernel.json")
     km.shutdown_wait_time = 1.0

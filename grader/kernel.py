@@ -24,17 +24,18 @@ from nbformat import NotebookNode
 from . import codec, sandboxed
 from .errors import CallTimeout, KernelDied, KernelError, ProtocolError
 from .budget import OutputBudget, WallBudget, human_bytes
-from .jupyter_glue import BoundedClient, bounded_context, destroy_context, kernel_manager
+from .jupyter_glue import CHANNELS, BoundedClient, bounded_context, destroy_context, kernel_manager
 from .messages import Message, msg
 from .models import CellNote
 from .notebook import prepare_for_execution
 from .sandbox import IsolationReport, Limits, Sandbox
 from .warm import kernel_factory, warm_start_problem
+from .zmtp_relay import Relay
 
-# zmq drops the connection to a peer that sends one frame larger than this: IOPub would go silent and every
-# later call time out. ipykernel batches a flood of prints into messages of tens of MiB, so the cap is far
-# above any output worth keeping (the output budget cuts those) and bounds only a single frame.
-IOPUB_MESSAGE_BYTES = 512 * 1024**2
+# The largest IOPub message the relay passes on (grader/zmtp_relay.py; a larger one is dropped and named in the
+# report, the kernel stays connected): above a call's answer (Limits.response_bytes) with its envelope, and
+# far above any output worth keeping (the output budget cuts those).
+IOPUB_MESSAGE_BYTES = 32 * 1024**2
 MAX_RESTARTS = 5
 INTERRUPT_GRACE = 5.0
 
@@ -112,9 +113,10 @@ class KernelSession:
         self._sandbox.add_files(self.files)
         context = bounded_context(iopub_max_bytes=IOPUB_MESSAGE_BYTES,
                                   reply_max_bytes=self.limits.output_bytes)
+        caps = {channel: self.limits.output_bytes for channel in CHANNELS} | {"iopub": IOPUB_MESSAGE_BYTES}
         client = BoundedClient(
             self.notebook,
-            km=kernel_manager(self._sandbox, factory, context),
+            km=kernel_manager(self._sandbox, factory, context, Relay(caps)),
             budget=OutputBudget(self.limits.output_bytes),
             timeout=int(self.limits.cell_timeout),
             startup_timeout=max(1, math.ceil(min(self.limits.startup_timeout, self.clock.remaining()))),
@@ -151,6 +153,8 @@ class KernelSession:
                 except Exception:
                     pass
                 destroy_context(client.km.context)
+                if client.km.relay is not None:
+                    client.km.relay.close()
         finally:
             if sandbox is not None:
                 sandbox.close()
@@ -253,6 +257,9 @@ class KernelSession:
             except asyncio.TimeoutError:
                 self._problem(index, "timeout", msg("cell.stuck"))
                 return index
+            finally:
+                if client.take_drops(cell, index):
+                    self._note_cut(index)
             if index in client.timed_out_cells:
                 if not await self._kernel_answers():
                     self._problem(index, "timeout", msg("cell.ignored_interrupt"))
@@ -363,5 +370,9 @@ class KernelSession:
         timeout = min(timeout, remaining)
         limits = codec.WireLimits(max_bytes=self.limits.response_bytes)
         sealed, nonce = codec.sealed(request, limits)
-        payloads = await self._execute_silently(codec.request_code(sealed), timeout)
+        try:
+            payloads = await self._execute_silently(codec.request_code(sealed), timeout)
+        finally:
+            if self._client is not None and self._client.take_drops(None, -1):
+                self._note_cut(-1)
         return codec.decode_response(codec.the_answer(payloads, nonce), expected_nonce=nonce, limits=limits)

@@ -4,7 +4,7 @@ Student code runs in the process that packs the kernel's messages: it can replac
 jupyter_client's packer uses when orjson is not installed), the session's `pack`, or send well-signed
 messages of any shape. jupyter_client's `Session.deserialize` then fails with a KeyError ('msg_id') inside
 whatever was waiting for a message, and the notebook came back "the grader failed on this notebook". Here such
-a message becomes one that answers no request: every reader matches replies by msg_id and skips it, and the
+a message (or one the relay cut short, or one without the delimiter) becomes one that answers no request: every reader matches replies by msg_id and skips it, and the
 kernel, mute to the grader, is handled like any kernel that stops answering (timeout, restart, re-run).
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_client.session import Session
+
+from .zmtp_relay import is_dropped
 
 MALFORMED = "grader_malformed"
 # The content keys (and their types) the readers (nbclient, grader/kernel.py) index without checking.
@@ -32,7 +34,16 @@ REQUIRED_CONTENT: dict[str, dict[str, type | tuple[type, ...]]] = {
 class GuardedSession(Session):
     """A jupyter_client Session whose `deserialize` turns a malformed or forged message into a placeholder."""
 
+    def feed_identities(self, msg_list: list, copy: bool = True) -> tuple[list, list]:
+        """The identities and the rest; a message without the delimiter has no rest (`deserialize` drops it)."""
+        try:
+            return super().feed_identities(msg_list, copy=copy)
+        except ValueError:
+            return [], []
+
     def deserialize(self, msg_list: list, content: bool = True, copy: bool = True) -> dict[str, Any]:
+        if is_dropped(msg_list):  # the relay cut it short (grader/zmtp_relay.py): the signed parts alone pass
+            return placeholder()
         try:
             message = super().deserialize(msg_list, content=content, copy=copy)
         except Exception:  # bad signature, unparsable parts, a header without msg_id: student-shaped bytes

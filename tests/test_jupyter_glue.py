@@ -25,6 +25,7 @@ PRIVATE_METHODS = [
     (AsyncKernelManager, "_async_launch_kernel", ["self", "kernel_cmd", "kw"], True),
     (AsyncKernelManager, "_async_wait", ["self", "pollinterval"], True),
     (NotebookClient, "_async_handle_timeout", ["self", "timeout", "cell"], True),
+    (KernelManager, "_make_url", ["self", "channel"], False),  # the manager's control socket goes via the relay
 ]
 
 
@@ -94,3 +95,22 @@ def test_the_managers_client_uses_the_bounded_context():
         assert km.client().context is context
     finally:
         context.destroy(linger=0)
+
+
+def test_every_grader_socket_connects_through_the_relay_and_the_kernel_file_does_not(tmp_path):
+    from grader.zmtp_relay import Relay
+    context = jupyter_glue.bounded_context(iopub_max_bytes=1024**2, reply_max_bytes=1024)
+    relay = Relay({channel: 1024 for channel in jupyter_glue.CHANNELS})
+    try:
+        km = jupyter_glue.SandboxedKernelManager(kernel_name="python3", context=context, transport="ipc",
+                                                 ip=str(tmp_path / "k"))
+        km.relay = relay
+        km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = 1, 2, 3, 4, 5
+        client = km.client()
+        for channel in jupyter_glue.CHANNELS:
+            assert client._make_url(channel).startswith(f"ipc://{relay.ip}-")
+            assert km._make_url(channel).startswith(f"ipc://{relay.ip}-")
+        assert km.get_connection_info()["ip"] == str(tmp_path / "k")  # what the kernel binds
+    finally:
+        context.destroy(linger=0)
+        relay.close()

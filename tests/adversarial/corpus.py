@@ -108,6 +108,12 @@ RESOURCE_EXHAUSTION = [
           "for i in range(30):\n"
           "    w.send({'method': 'update', 'state': {f'k{i}': 'z' * (2 * 1024**2)}, 'buffer_paths': []})"),
          cell_note="output_truncated", note_names=("update_display_data", "comm_msg")),
+    Case("many_buffers", "resources",  # one message of 50 frames of 16 MiB: over the IOPub cap, cut by the relay
+         ("from comm import create_comm\nflood = create_comm(target_name='flood', data={'state': {}})\n"
+          "chunk = b'b' * (16 * 1024**2)\nfor i in range(2):\n"
+          "    flood.send({'method': 'update', 'state': {}, 'buffer_paths': [['k', str(j)] for j in range(50)]},\n"
+          "               buffers=[chunk] * 50)",),
+         cell_note="output_truncated", note_names=("oversize_message",)),
     Case("forged_widget_message", "resources",
          ("from comm import create_comm\n"
           "create_comm(target_name='jupyter.widget', data={'state': {'_model_name': 'OutputModel'}})",),
