@@ -31,6 +31,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from .errors import ProtocolError  # here: the kernel's byte stream is not ZMTP 3 with NULL; the connection closes
+
 CHUNK = 256 * 1024
 COMMAND_BYTES = 64 * 1024  # READY, PING, PONG carry a few properties; a larger command is not a real one
 FRAME_COST = 64  # what one frame costs the grader besides its bytes (libzmq's zmq_msg_t, a Python bytes object)
@@ -44,10 +46,6 @@ class Drop:
 
     channel: str
     size: int
-
-
-class ProtocolError(Exception):
-    """The kernel's byte stream is not ZMTP 3 with the NULL mechanism: the connection is closed."""
 
 
 class ZmtpCounter:

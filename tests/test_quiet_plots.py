@@ -124,3 +124,14 @@ def test_a_call_plotting_every_few_steps_reuses_one_figure_and_leaves_none_open(
         assert student.call("plot_with_subplots", 5) == 10, "a figure per step still works as it does anywhere"
         spent = student.call("spent_now")
         assert spent["draws"] == 0 and spent["sleeps"] == 0
+
+
+def test_past_its_share_a_top_level_cell_plots_on_one_reused_figure(isolation):
+    """The lesson's loop at top level: 20 plots, 8 drawn; the other 12 reuse one emptied figure undrawn."""
+    nb = notebook(SPY, TRAIN, FIGURES, "before = figures_made()\ntrain(400)\nmade = figures_made() - before")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[3]) == 8
+        notes = [out.get("text", "") for out in executed.cells[3].outputs if out.get("name") == "stderr"]
+        assert any("12 more figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert StudentSession(session, executed).variable("made") == 9, "8 drawn, then one reused for the rest"

@@ -9,7 +9,8 @@
 #   `show` and `pause` empty the active figure undrawn (its next plot reuses its axes) and drop the
 #   others, and the end of that cell drops them all;
 # - top-level cells still display their figures (the student's plots in the feedback), up to
-#   FIGURES_PER_CELL a cell; the rest are dropped undrawn and the cell says how many.
+#   FIGURES_PER_CELL a cell; the rest are dropped undrawn (the active figure emptied and reused, as in a
+#   call) and the cell says how many.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
 # gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
 #
@@ -27,6 +28,14 @@ def __grader_quiet_plots__():
     def open_figures():
         helpers = sys.modules.get("matplotlib._pylab_helpers")
         return 0 if helpers is None else len(helpers.Gcf.figs)
+
+    def plotted_figures():
+        """Open figures with something plotted (the emptied, reused one counts once it is plotted on again)."""
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        if helpers is None:
+            return 0
+        return sum(1 for manager in helpers.Gcf.figs.values()
+                   if any(axes.has_data() for axes in manager.canvas.figure.axes))
 
     def drop_figures():
         helpers = sys.modules.get("matplotlib._pylab_helpers")
@@ -54,14 +63,19 @@ def __grader_quiet_plots__():
             return
         helpers.Gcf.figs[active.num] = active
 
-    def over_budget():
-        """True (and the open figures dropped, counted) once this cell has drawn its share."""
+    def over_budget(reuse=True):
+        """True (and the open figures dropped, counted) once this cell has drawn its share. `reuse`: keep the
+        active figure, emptied, for the next plot (a loop plotting on, as in `show`/`pause`), rather than
+        building a new figure and its axes each time for nothing."""
         if state["calling"]:
             reuse_active_figure()
             return True
         if state["drawn"] >= figures_per_cell:
-            state["dropped"] += open_figures()
-            drop_figures()
+            state["dropped"] += plotted_figures()
+            if reuse:
+                reuse_active_figure()
+            else:
+                drop_figures()
             return True
         state["drawn"] += open_figures()
         return False
@@ -112,7 +126,7 @@ def __grader_quiet_plots__():
         if state["calling"]:
             drop_figures()
         elif open_figures():
-            over_budget()
+            over_budget(reuse=False)
         if state["dropped"] and not state["calling"]:
             sys.stderr.write("[grader: %d more figure(s) of this cell were not drawn; grading draws at most "
                              "%d per cell]\n" % (state["dropped"], figures_per_cell))
