@@ -174,7 +174,7 @@ def test_export_without_a_subcommand_still_rewrites_the_reports(project, tmp_pat
 
 def test_a_generated_pyproject_installs_the_grade_command_with_the_dependencies():
     data = tomllib.loads(generated_pyproject())
-    assert data["project"]["name"] == "grader" and data["project"]["scripts"]["grade"] == "grader.cli:main"
+    assert data["project"]["name"] == "grader" and data["project"]["scripts"]["grade"] == "grader.cli:entry"
     assert any(dep.startswith("torch") for dep in data["project"]["dependencies"])
 
 

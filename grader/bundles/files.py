@@ -66,7 +66,7 @@ def generated_pyproject() -> str:
         "[project]", 'name = "grader"', f"version = {json.dumps(meta['Version'])}", 'readme = "README.md"',
         f"requires-python = {json.dumps(meta.get('Requires-Python') or '>=3.11')}",
         f"dependencies = {json.dumps(requires)}", "",
-        "[project.scripts]", 'grade = "grader.cli:main"', "",
+        "[project.scripts]", 'grade = "grader.cli:entry"', "",
         "[tool.setuptools.packages.find]", 'include = ["grader*"]', "",
         "[tool.setuptools.package-data]", 'grader = ["schemas/*.json", "sandboxed/*.py"]', "",
     ])
