@@ -7,6 +7,7 @@ from typing import Iterator
 
 import nbformat
 
+from grader.course import Course, load_course
 from grader.jobs import JobResult, NotebookJob
 from grader.messages import msg
 from grader.models import ExerciseRun, Outcome
@@ -45,3 +46,10 @@ def mini_batch(root: Path, students: int = 2) -> tuple[Path, Path, GradingOption
     if students > 1:
         write_essay(subs, "s1", "Because *area* grows as x².")
     return course, subs, grading_options(course, isolation="none", secret=b"s")
+
+
+def add_instructor_note(course: Path, note: str) -> Course:
+    """Give beta's written answer an instructor note (`note`, TOML-escaped by the caller) and load the course."""
+    rubric = course / "rubrics" / "beta.toml"
+    rubric.write_text(rubric.read_text(encoding="utf-8") + f'note = "{note}"\n', encoding="utf-8")
+    return load_course(course)

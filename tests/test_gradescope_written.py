@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from grader.batch import grade_batch
-from grader.course import load_course
 from grader.reporters.gradescope import gradescope_results
 
 from conftest import invoke
-from review_fakes import PassingExecutor, mini_batch, write_essay
+from review_fakes import PassingExecutor, add_instructor_note, mini_batch, write_essay
 from sample_reports import check, report
 
 HOSTILE = "<script>alert(1)</script> **bold** $\\frac{a}{b}$"
@@ -34,11 +33,9 @@ def test_written_answers_are_no_autograder_tests_and_no_autograder_points():
 def test_export_answers_writes_one_escaped_rendered_page_per_student(tmp_path):
     course, subs, options = mini_batch(tmp_path, students=3)
     write_essay(subs, "s2", HOSTILE)
-    rubric = course / "rubrics" / "beta.toml"
-    rubric.write_text(rubric.read_text(encoding="utf-8") + 'note = "MODEL ANSWER: squares are areas."\n',
-                      encoding="utf-8")
+    loaded = add_instructor_note(course, "MODEL ANSWER: squares are areas.")
     out = tmp_path / "out"
-    grade_batch(subs, out, dataclasses.replace(options, course=load_course(course)), executor=PassingExecutor())
+    grade_batch(subs, out, dataclasses.replace(options, course=loaded), executor=PassingExecutor())
     pages = tmp_path / "answers"
     result = invoke("export", "answers", str(out), str(pages), "--course", str(course))
     assert result.exit_code == 0, result.output

@@ -7,12 +7,11 @@ from pathlib import Path
 from grader.batch import grade_batch
 from grader.bundles import build_student_bundle
 from grader.bundles.student import student_rubric
-from grader.course import load_course
 from grader.export import ExportOptions, load_reports, write_exports
 from grader.options import grading_options
 from grader.rubric import load_rubric
 
-from review_fakes import PassingExecutor, mini_batch
+from review_fakes import PassingExecutor, add_instructor_note, mini_batch
 
 NOTE = "MODEL-ANSWER-squares-are-areas"
 
@@ -23,9 +22,7 @@ def files_outside_instructor(root: Path) -> list[Path]:
 
 def test_the_note_is_in_the_rubric_but_in_no_student_file(tmp_path):
     course, subs, _ = mini_batch(tmp_path)
-    rubric = course / "rubrics" / "beta.toml"
-    rubric.write_text(rubric.read_text(encoding="utf-8") + f'note = "{NOTE}"\n', encoding="utf-8")
-    loaded = load_course(course)
+    loaded = add_instructor_note(course, NOTE)
     assert loaded.rubrics["beta"].questions[1].manual[0].note == NOTE
     out = tmp_path / "out"
     grade_batch(subs, out, grading_options(loaded, isolation="none", secret=b"s"), executor=PassingExecutor())

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from grader.batch import grade_batch
-from grader.course import load_course
 from grader.export import ExportOptions, load_reports, write_exports
 
-from review_fakes import PassingExecutor, mini_batch, write_essay
+from review_fakes import PassingExecutor, add_instructor_note, mini_batch, write_essay
 from review_server import TOKEN, call, running
 
 HOSTILE = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)>"
@@ -26,10 +25,7 @@ HOSTILE = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)>"
 def graded(tmp_path):
     course, subs, options = mini_batch(tmp_path, students=3)
     write_essay(subs, "s2", HOSTILE)
-    rubric = course / "rubrics" / "beta.toml"
-    rubric.write_text(rubric.read_text(encoding="utf-8") + 'note = "Model: squares are areas. 4 = complete."\n',
-                      encoding="utf-8")
-    loaded = load_course(course)
+    loaded = add_instructor_note(course, "Model: squares are areas. 4 = complete.")
     out = tmp_path / "out"
     grade_batch(subs, out, dataclasses.replace(options, course=loaded), executor=PassingExecutor())
     write_exports(out, load_reports(out), loaded, ExportOptions())

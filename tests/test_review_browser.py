@@ -90,9 +90,8 @@ def with_math(tmp_path):
     import dataclasses
 
     from grader.batch import grade_batch
-    from grader.course import load_course
     from grader.export import ExportOptions, load_reports, write_exports
-    from review_fakes import PassingExecutor, mini_batch, write_essay
+    from review_fakes import PassingExecutor, add_instructor_note, mini_batch, write_essay
     from test_class_summary import OTHER, TRAIN
     from test_review_pairs import add_code
 
@@ -100,10 +99,7 @@ def with_math(tmp_path):
     write_essay(subs, "s0", MATH)
     for student, code in (("s0", TRAIN), ("s1", TRAIN.replace("opt", "optimizer")), ("s2", OTHER)):
         add_code(subs, student, code)
-    rubric = course / "rubrics" / "beta.toml"
-    rubric.write_text(rubric.read_text(encoding="utf-8") + 'note = "Model: $x^2 \\\\geq 0$ for every x."\n',
-                      encoding="utf-8")
-    loaded = load_course(course)
+    loaded = add_instructor_note(course, "Model: $x^2 \\\\geq 0$ for every x.")
     out = tmp_path / "out"
     grade_batch(subs, out, dataclasses.replace(options, course=loaded), executor=PassingExecutor())
     write_exports(out, load_reports(out), loaded, ExportOptions())
