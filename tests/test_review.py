@@ -102,6 +102,24 @@ def test_a_refused_score_says_why_and_changes_nothing(graded, body, reason):
     assert (out / "gradebook.csv").read_text(encoding="utf-8") == before
 
 
+@pytest.mark.parametrize(("path", "body", "reason"), [
+    ("/api/scores", ["s0", "beta.essay.answer"], "JSON with student, check, points and comment"),
+    ("/api/scores", {"check": "beta.essay.answer", "points": 1}, "JSON with student, check"),
+    ("/api/scores", {"student": "s0", "check": "beta.essay.answer", "points": 1, "version": "1"},
+     "version must be an integer"),
+    ("/api/pairs", {"exercise": "beta", "first": "s0", "decision": "noted"}, "JSON with exercise, first, second"),
+    ("/api/pairs", {"exercise": "beta", "first": "s0", "second": "s1", "decision": "noted", "version": 1.5},
+     "version must be an integer"),
+])
+def test_a_body_of_the_wrong_shape_is_refused_with_what_it_must_hold(graded, path, body, reason):
+    out, course = graded
+    before = (out / "gradebook.csv").read_text(encoding="utf-8")
+    with running(out, course) as base:
+        status, reply = call(base + path, body)
+    assert status == 400 and reason in reply["error"]
+    assert (out / "gradebook.csv").read_text(encoding="utf-8") == before
+
+
 def test_grade_review_prints_its_url_first_and_serves_the_page(graded):
     out, course = graded
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

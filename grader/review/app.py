@@ -84,6 +84,22 @@ class _Handler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(data, ensure_ascii=False))
 
+    def posted(self, required: tuple[str, ...], described: str) -> dict[str, Any] | None:
+        """The request's JSON body, its `required` keys as strings; None (400 sent) when it is not that, or when
+        its `version` is there but not an integer."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+            for key in required:
+                body[key] = str(body[key])
+        except (ValueError, KeyError, TypeError):
+            self.reply({"error": f"the body must be JSON with {described}"}, 400)
+            return None
+        version = body.get("version")
+        if version is not None and not isinstance(version, int):
+            self.reply({"error": "version must be an integer"}, 400)
+            return None
+        return body
+
     def guarded(self, call: Callable[[], Any]) -> None:
         try:
             self.reply(call())
@@ -135,18 +151,10 @@ class ItemHandler(_Handler):
 
 class ScoresHandler(_Handler):
     def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-            student, check = str(body["student"]), str(body["check"])
-        except (ValueError, KeyError, TypeError):
-            self.reply({"error": "the body must be JSON with student, check, points and comment"}, 400)
-            return
-        version = body.get("version")
-        if version is not None and not isinstance(version, int):
-            self.reply({"error": "version must be an integer"}, 400)
-            return
-        self.guarded(lambda: self.review.save(student, check, body.get("points"), str(body.get("comment") or ""),
-                                              version))
+        body = self.posted(("student", "check"), "student, check, points and comment")
+        if body is not None:
+            self.guarded(lambda: self.review.save(body["student"], body["check"], body.get("points"),
+                                                  str(body.get("comment") or ""), body.get("version")))
 
 
 class PairHandler(_Handler):
@@ -156,18 +164,11 @@ class PairHandler(_Handler):
 
 class PairsHandler(_Handler):
     def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-            exercise, first, second = str(body["exercise"]), str(body["first"]), str(body["second"])
-        except (ValueError, KeyError, TypeError):
-            self.reply({"error": "the body must be JSON with exercise, first, second, decision and comment"}, 400)
-            return
-        version = body.get("version")
-        if version is not None and not isinstance(version, int):
-            self.reply({"error": "version must be an integer"}, 400)
-            return
-        self.guarded(lambda: decide(self.review.layout, exercise, first, second, body.get("decision"),
-                                    str(body.get("comment") or ""), version, self.review.who))
+        body = self.posted(("exercise", "first", "second"), "exercise, first, second, decision and comment")
+        if body is not None:
+            self.guarded(lambda: decide(self.review.layout, body["exercise"], body["first"], body["second"],
+                                        body.get("decision"), str(body.get("comment") or ""), body.get("version"),
+                                        self.review.who))
 
 
 def make_app(review: Review, token: str) -> tornado.web.Application:
