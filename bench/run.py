@@ -215,9 +215,8 @@ def self_check(course: Course, exercises: list[str], workdir: Path) -> list[dict
 @dataclass
 class Cases:
     """The single-student cases: `one` = {"warm"|"cold": (wall, probe line, jobs)} as `grade` runs them,
-    `plot` = {"quiet"|"plotting": (wall, jobs)}; `probe_wall` the main batch's probe."""
+    `plot` = {"quiet"|"plotting": (wall, jobs)}."""
 
-    probe_wall: float
     one: dict[str, tuple[float, str, list[JobResult]]] = field(default_factory=dict)
     plot: dict[str, tuple[float, list[JobResult]]] = field(default_factory=dict)
 
@@ -374,7 +373,7 @@ def main() -> None:
             close_factories()
             cold_start = grade(root / "submissions", root / "graded-cold", replace(options, warm_start=False),
                                args.workers, use_cache=False)
-        cases = Cases(probe_wall=probe_wall)
+        cases = Cases()
         if not args.skip_one_student:
             print("one student, as `grade` runs it (probe included), warm start allowed / --cold-start ...", flush=True)
             batch = one_student(course, root / "one", exercises)

@@ -36,8 +36,6 @@ class Spawner(Protocol):
 
     def spawn(self, holder_pid: int, request: dict[str, Any]) -> int: ...
 
-    def alive(self) -> bool: ...
-
 
 class FactoryBroker:
     """Serves a factory's `spawn` to this user's other processes on a unix socket (`address`).

@@ -1,4 +1,5 @@
-"""Warm kernel start, trusted side: one kernel factory per grading process, asked to fork each kernel.
+"""Warm kernel start, trusted side: one kernel factory per batch, asked to fork each kernel (lent to the
+batch's worker processes by grader/factory_share.py).
 
 The factory (grader/sandboxed/kernel_factory.py) imports torch and ipykernel once; each student kernel is a fork of it
 that joins a freshly built sandbox (see `Sandbox.wrap(hold=True)`). A notebook then starts in a fraction of a

@@ -26,9 +26,6 @@ class FakeFactory:
         self.asked.append((holder_pid, request))
         return 40000 + holder_pid
 
-    def alive(self) -> bool:
-        return True
-
 
 def test_a_worker_gets_its_kernel_forked_by_the_lent_factory():
     factory = FakeFactory()
