@@ -4,11 +4,15 @@ bench/run.py hands `install` and `take_phases` to the grader as `grader.jobs.Ins
 a few grader functions to time the phases of every notebook job into PHASES; the worker calls `take_phases`
 around each job, and the job's timings carry the figures back to the parent:
 
-- kernel_start: starting the sandboxed kernel (sandbox, bubblewrap, ipykernel boot)
+- kernel_start: the job waiting for its sandboxed kernel (sandbox, bubblewrap, ipykernel boot, and the agent
+  when the kernel starts on a thread); a kernel started ahead, while the previous job ran
+  (grader/kernel_ahead.py), costs the job only what is left of its start when the job takes it
+- ahead_start / ahead_kernels: the seconds spent starting kernels on threads (off the job's path, kernels
+  started ahead and a job's own kernel alike), and how many
 - factory: starting this worker's kernel factory (warm start), inside the first warm kernel_start; the
   bench reports it apart from the per-notebook fixed cost
-- agent: the grader's agent going into the kernel before the first cell; it imports torch, so the
-  notebook's own `import torch` then costs nothing
+- agent: the grader's agent going into the kernel before the first cell, on the job's path; it imports torch,
+  so the notebook's own `import torch` then costs nothing
 - cells: the student's cells executing in the kernel (nbclient's execute_cell)
 - checks: the check functions themselves (pytest's call phase), student calls included
 - calls: the checks' calls into the student's kernel (StudentSession.call and friends)
@@ -108,14 +112,20 @@ def _timed(name: str, function: Any) -> Any:
     return wrapper
 
 
-def _timed_async(name: str, function: Any) -> Any:
+def _timed_async(name: str, function: Any, off_path: str | None = None) -> Any:
+    """`function` timed as `name`, or as `off_path` when it runs on another thread than the job's."""
     @functools.wraps(function)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.monotonic()
+        on_path = threading.current_thread() is threading.main_thread()
         try:
             return await function(*args, **kwargs)
         finally:
-            _add(name, time.monotonic() - start)
+            if on_path or off_path is None:
+                _add(name, time.monotonic() - start)
+            else:
+                _add(off_path, time.monotonic() - start)
+                _add(off_path.replace("_start", "_kernels"), 1)
     return wrapper
 
 
@@ -161,13 +171,28 @@ def install() -> None:
         return pid
 
     factory_share.RemoteFactory.spawn = spawn_and_watch
-    kernel.KernelSession._start_kernel = _timed_async("kernel_start", kernel.KernelSession._start_kernel)
+    kernel.KernelSession._start_kernel = _timed_async("kernel_start", kernel.KernelSession._start_kernel,
+                                                      off_path="ahead_start")
+    join_prestart = kernel.KernelSession._join_prestart
+
+    @functools.wraps(join_prestart)
+    def waited(self: Any) -> None:
+        if self._prestart_done.is_set() or threading.current_thread() is not threading.main_thread():
+            return join_prestart(self)
+        start = time.monotonic()
+        try:
+            return join_prestart(self)
+        finally:
+            _add("kernel_start", time.monotonic() - start)
+
+    kernel.KernelSession._join_prestart = waited
     jupyter_glue.BoundedClient.async_execute_cell = _timed_async("cells", jupyter_glue.BoundedClient.async_execute_cell)
     execute_silently = kernel.KernelSession._execute_silently
 
     @functools.wraps(execute_silently)
     async def silently(self: Any, code: str, timeout: float) -> Any:
-        if code != sandboxed.source("kernel_agent"):
+        if code not in (sandboxed.source("kernel_agent"), sandboxed.kernel_prelude()) or \
+                threading.current_thread() is not threading.main_thread():
             return await execute_silently(self, code, timeout)
         start = time.monotonic()
         try:

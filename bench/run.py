@@ -270,7 +270,8 @@ def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: l
           f"start {'warm' if warm_start else 'cold (warm start is off, see above)'}")
     head = ("wall", "w.cpu", "k.cpu", "start", "agent", "cells", "checks", "calls", "other", "w.rss", "k.rss")
     print(f"  {'notebook':<34} " + " ".join(f"{h:>7}" for h in head) + "  status")
-    phases = {k: 0.0 for k in ("wall", "cells", "checks", "kernel_start", "agent", "calls", "pytest")}
+    phases = {k: 0.0 for k in ("wall", "cells", "checks", "kernel_start", "agent", "calls", "pytest", "ahead_start",
+                               "ahead_kernels")}
     rss: dict[int, float] = {}
     for job in sorted(cold, key=lambda j: (j.student, j.exercise)):
         t = job.timings
@@ -307,13 +308,20 @@ def report(args: argparse.Namespace, base: list[dict], cold_wall: float, cold: l
           f"{'warm' if warm_start else 'cold'} (target < 0.3 s warm); kernel factory starts: {factory_starts(cold)}")
     print(f"  grader, second run (cache)            {warm_wall:8.1f} s   baseline/second = "
           f"{base_wall / max(warm_wall, 1e-9):5.1f}x   notebooks run again: {len(warm)}")
+    if phases["ahead_kernels"]:
+        print(f"    kernels started on a thread, off the job's path: {phases['ahead_kernels']:.0f}, "
+              f"{phases['ahead_start'] / phases['ahead_kernels']:.2f} s each (the next job's kernel starts while a "
+              f"notebook runs; the fixed cost above is what a job still waited for its kernel)")
     if cold:
         wall = phases["wall"]
-        print(f"  grader overhead: {100 * (1 - (student + phases['agent']) / wall):5.1f} % of the jobs' wall time is "
-              f"neither student cells, nor check functions, nor the torch import the agent does for the notebook "
+        # A cold kernel's agent imports torch, which the notebook would otherwise import in its cells; a warm
+        # kernel has torch from its factory, so its agent's time is the grader's own.
+        credited = 0.0 if warm_start else phases["agent"]
+        print(f"  grader overhead: {100 * (1 - (student + credited) / wall):5.1f} % of the jobs' wall time is "
+              f"neither student cells, nor check functions{'' if warm_start else ', nor the torch import the agent does for the notebook'} "
               f"(target < 10 %)")
         print(f"    counting the agent as overhead too: {100 * (1 - student / wall):5.1f} %; counting idle worker "
-              f"time as well: {100 * (1 - (student + phases['agent']) / slots):5.1f} % of {args.workers} x "
+              f"time as well: {100 * (1 - (student + credited) / slots):5.1f} % of {args.workers} x "
               f"{cold_wall:.1f} s")
         print(f"    of the jobs' wall time: kernel start {100 * phases['kernel_start'] / wall:4.1f} %, agent "
               f"{100 * phases['agent'] / wall:4.1f} %, cells {100 * phases['cells'] / wall:4.1f} %, checks "

@@ -23,10 +23,11 @@ from nbformat import NotebookNode
 
 from .errors import GraderError
 from .exercise import run_exercise
+from .kernel_ahead import KernelAhead
 from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
-from .pool import WorkerPool, stop_requested
+from .pool import WorkerPool, more_jobs_expected, stop_requested
 from .warm import lend_factory, use_shared_factory, warm_pays_off, warm_start_problem
 
 Phases = Callable[[], dict[str, float]]
@@ -86,6 +87,7 @@ class WorkerState:
     options: GradingOptions
     slot: int
     phases: Phases | None = None
+    kernels: KernelAhead | None = None  # the next job's kernel, started while the current one runs
 
 
 def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = None) -> WorkerState:
@@ -94,7 +96,13 @@ def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = Non
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
     if options.warm_start and options.factory_address:
         use_shared_factory(options.factory_address, options.limits.torch_threads)
-    return WorkerState(options, slot, phases)
+    return WorkerState(options, slot, phases, KernelAhead(options, slot))
+
+
+def close_worker(state: WorkerState) -> None:
+    """Runs when a worker stops: a kernel started for a job that never came is shut down."""
+    if state.kernels is not None:
+        state.kernels.close()
 
 
 def run_job(state: WorkerState, job: NotebookJob) -> JobResult:
@@ -113,10 +121,19 @@ def run_job(state: WorkerState, job: NotebookJob) -> JobResult:
 
 
 def execute_job(state: WorkerState, job: NotebookJob) -> tuple[ExerciseRun, NotebookNode | None]:
-    """Run one notebook and its checks; returns the run and the executed notebook. Writes nothing."""
+    """Run one notebook and its checks; returns the run and the executed notebook. Writes nothing.
+
+    Its kernel is the one started while the previous job ran, if any; and when more jobs are coming, the next
+    one's kernel starts now, while this notebook runs (grader/kernel_ahead.py)."""
     try:
+        kernel = None
+        if state.kernels is not None:
+            kernel = state.kernels.take(job.notebook, list(job.files))
+            kernel.start_in_background()  # a no-op for a kernel started ahead; else it asks the factory first
+            if more_jobs_expected():
+                state.kernels.start_next()
         return run_exercise(job.notebook, job.exercise, job.student, list(job.files), state.options,
-                            slot=state.slot, notebook_name=job.notebook_name)
+                            slot=state.slot, notebook_name=job.notebook_name, kernel=kernel)
     except GraderError as exc:
         return ExerciseRun(job.exercise, "not_gradable", verbatim(str(exc)), job.notebook_name), None
     except Exception as exc:  # a grader bug must cost this notebook only, never the batch
@@ -159,7 +176,7 @@ class LocalExecutor:
             # One factory for every worker (the probe's, or started now while the workers start up).
             options = replace(options, factory_address=lend_factory(options.limits.torch_threads))
         with WorkerPool(workers, _setup_local, (options, probe.job_phases), run_job,
-                        lost_job, probe.worker_setup) as pool:
+                        lost_job, probe.worker_setup, close_worker) as pool:
             yield from pool.map_unordered(jobs)
 
 

@@ -161,8 +161,11 @@ class KernelSession:
 
     # -- running the notebook ----------------------------------------------------------------------------
     def start_in_background(self) -> None:
-        """Start the kernel (agent included) on a thread, while this process does other work (`grade check`)."""
+        """Start the kernel (agent included) on a thread, while this process does other work (`grade check`,
+        a worker's next job). Once is enough: a second call only starts the clock."""
         self.clock.start()
+        if self._prestart is not None:
+            return
         self._prestart = threading.Thread(target=self._prestart_kernel, name="grader-kernel-start", daemon=True)
         self._prestart.start()
 
@@ -181,6 +184,31 @@ class KernelSession:
         if self._prestart is not None:
             self._prestart_done.wait()
 
+    @classmethod
+    def ahead(cls, isolation: IsolationReport, limits: Limits, slot: int = 0, warm: bool = True) -> "KernelSession":
+        """A kernel started now, on a thread, for a notebook not known yet (a worker's next job): `adopt`
+        gives it one. It holds nobody's files until then, and its clock starts again at `adopt`."""
+        session = cls(nbformat.v4.new_notebook(), [], isolation, limits, slot=slot, warm=warm)
+        session.start_in_background()
+        return session
+
+    def adopt(self, notebook: NotebookNode, files: list[Path]) -> None:
+        """Make a kernel started `ahead` this notebook's: its source, the student's files in its sandbox, a
+        fresh time limit. A kernel that failed to start, or died waiting, is started again by `run_notebook`."""
+        self._join_prestart()
+        self.source = prepare_for_execution(notebook)
+        self.notebook = nbformat.from_dict(notebook)
+        self.files = files
+        self.clock = WallBudget(self.limits.notebook_timeout)
+        if self._prestarted and not self._run(self._kernel_alive()):
+            self._prestarted = False  # a death here is nobody's cell's doing: run_notebook starts another
+        elif self._sandbox is not None:
+            self._sandbox.add_files(files)
+
+    async def _kernel_alive(self) -> bool:
+        client = self._client
+        return client is not None and client.km is not None and await client.km.is_alive()
+
     def run_notebook(self) -> NotebookNode:
         """Execute every code cell once; on a kernel death restart and re-run without the killing cell.
 
@@ -198,6 +226,7 @@ class KernelSession:
         await self._execute_silently(sandboxed.kernel_prelude(), min(max(self.limits.call_timeout,
                                                                          self.limits.startup_timeout),
                                                                      max(1.0, self.clock.remaining())))
+        self._agent_ready = True
 
     async def _run_notebook(self) -> NotebookNode:
         for attempt in range(MAX_RESTARTS + 1):
@@ -315,7 +344,7 @@ class KernelSession:
             if self._client is None:
                 raise self._time_spent()
         if not self._agent_ready:
-            # A no-op unless the notebook wiped it (`%reset`, `del`): then it is defined again.
+            # The notebook wiped it (`%reset`, `del`; a request found it gone): it is defined again.
             await self._execute_silently(sandboxed.source("kernel_agent"), min(self.limits.call_timeout,
                                                                                 max(1.0, self.clock.remaining())))
             self._agent_ready = True
@@ -349,6 +378,9 @@ class KernelSession:
                 if received > self.limits.response_bytes:
                     raise ProtocolError("the response was larger than the limit")
                 payloads.append(content["data"][codec.RESPONSE_MIMETYPE])
+            elif kind == "error" and content.get("ename") == "NameError" and \
+                    codec.AGENT_NAME in str(content.get("evalue", "")):
+                self._agent_ready = False  # the notebook removed it; `_request` defines it again and retries
             elif kind == "status" and content.get("execution_state") == "idle":
                 return payloads
 
@@ -372,6 +404,13 @@ class KernelSession:
         sealed, nonce = codec.sealed(request, limits)
         try:
             payloads = await self._execute_silently(codec.request_code(sealed), timeout)
+            if not self._agent_ready:  # nothing ran: the agent was gone
+                deadline = time.monotonic() + timeout
+                await self._ensure_ready()
+                left = min(deadline - time.monotonic(), self.clock.remaining())
+                if left <= 0:
+                    raise CallTimeout(f"did not finish within {timeout:.0f}s")
+                payloads = await self._execute_silently(codec.request_code(sealed), left)
         finally:
             if self._client is not None and self._client.take_drops(None, -1):
                 self._note_cut(-1)

@@ -13,6 +13,9 @@ WORKER_STOP_DEADLINE seconds whatever happens. A worker whose parent dies, even 
 SIGTERM from the kernel (PR_SET_PDEATHSIG).
 
 With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
+
+A worker learns with each job whether more jobs are still to be handed out (`more_jobs_expected`), so that it
+can prepare for the next one (grader/kernel_ahead.py); `teardown` undoes what it prepared when it stops.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ WORKER_STOP_DEADLINE = 15  # seconds after which a stopping worker ends itself (
 Setup = Callable[[Any, int], Any]  # (setup argument, slot) -> worker state
 Work = Callable[[Any, Any], Any]  # (worker state, job) -> result
 Lost = Callable[[Any, str], Any]  # (job, reason) -> the result to report instead
+Teardown = Callable[[Any], None]  # (worker state) -> None, when the worker stops
 
 
 def default_workers() -> int:
@@ -62,10 +66,10 @@ class WorkerPool:
     """`with WorkerPool(n, setup, arg, work, on_lost) as pool: for result in pool.map_unordered(jobs): ...`"""
 
     def __init__(self, workers: int, setup: Setup, setup_arg: Any, work: Work, on_lost: Lost,
-                 initializer: Callable[[], None] | None = None) -> None:
+                 initializer: Callable[[], None] | None = None, teardown: Teardown | None = None) -> None:
         self.workers = max(1, workers)
         self._setup, self._setup_arg, self._work, self._on_lost = setup, setup_arg, work, on_lost
-        self._initializer = initializer
+        self._initializer, self._teardown = initializer, teardown
         self._context = multiprocessing.get_context("spawn")
         self._running: list[_Worker] = []
         self._inline_state: Any = None
@@ -94,7 +98,7 @@ class WorkerPool:
                 if worker.job is None and pending:
                     worker.job = pending.popleft()
                     try:
-                        worker.conn.send(worker.job)
+                        worker.conn.send((*worker.job, bool(pending)))
                     except (OSError, ValueError):  # it died while idle: this job is lost with it
                         yield self._collect(worker)
             busy = [w for w in self._running if w.job is not None]
@@ -141,7 +145,9 @@ class WorkerPool:
                 self._initializer()
             self._inline_state = self._setup(self._setup_arg, 0)
             self._inline_ready = True
-        for job in jobs:
+        global _more_jobs
+        for index, job in enumerate(jobs):
+            _more_jobs = index + 1 < len(jobs)
             try:
                 result = self._work(self._inline_state, job)
             except Exception as exc:  # `work` handles the expected failures; this is a grader bug
@@ -153,13 +159,18 @@ class WorkerPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main, name=f"grader-worker-{slot}", daemon=True,
-            args=(child, self._setup, self._setup_arg, self._work, slot, os.getpid(), self._initializer))
+            args=(child, self._setup, self._setup_arg, self._work, slot, os.getpid(), self._initializer,
+                  self._teardown))
         process.start()
         child.close()
         return _Worker(process, parent, slot)
 
     def close(self, graceful: bool = True) -> None:
         """Stop every worker: idle ones are told to exit; busy ones (an interrupted batch) get SIGTERM."""
+        if self._inline_ready:
+            self._inline_ready = False
+            if self._teardown is not None:
+                self._teardown(self._inline_state)
         workers, self._running = self._running, []
         for worker in workers:
             try:
@@ -180,10 +191,12 @@ class WorkerPool:
 
 # -- inside a worker ---------------------------------------------------------------------------------------
 def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slot: int, parent_pid: int,
-                 initializer: Callable[[], None] | None) -> None:
+                 initializer: Callable[[], None] | None, teardown: Teardown | None) -> None:
+    global _more_jobs
     signal.signal(signal.SIGINT, _ignore)  # Ctrl-C is the parent's; a handler (not SIG_IGN) is not inherited
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent(parent_pid)
+    state = None
     try:
         if initializer is not None:
             initializer()
@@ -195,7 +208,7 @@ def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slo
                 return
             if item is None:
                 return
-            job_id, job = item
+            job_id, job, _more_jobs = item
             try:
                 reply = ("done", work(state, job))
             except Exception as exc:  # `work` handles the expected failures; this is a grader bug
@@ -209,12 +222,29 @@ def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slo
             except Exception as exc:  # the result does not pickle
                 conn.send(("failed", f"its result could not be sent: {type(exc).__name__}: {exc}"))
     except KeyboardInterrupt:  # SIGTERM from the parent: `finally` blocks have closed the kernels
+        _tear_down(teardown, state)
         # Exit now: interpreter shutdown would wait on nothing useful (a background import, asyncio's
         # complaints about tasks of the kernel it just closed).
         os._exit(1)
+    finally:
+        _tear_down(teardown, state)
+
+
+def _tear_down(teardown: Teardown | None, state: Any) -> None:
+    if teardown is not None and state is not None:
+        try:
+            teardown(state)
+        except Exception:  # stopping goes on: what it could not undo ends with this process
+            pass
 
 
 _stopping = False
+_more_jobs = False
+
+
+def more_jobs_expected() -> bool:
+    """In a worker: True when jobs were still waiting to be handed out as this worker got its current one."""
+    return _more_jobs
 
 
 def stop_requested() -> bool:

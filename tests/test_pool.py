@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from grader.pool import WorkerPool, default_torch_threads, default_workers
+from pathlib import Path
+
+from grader.pool import WorkerPool, default_torch_threads, default_workers, more_jobs_expected
 
 
 def setup(tag: str, slot: int) -> tuple[str, int]:
@@ -25,6 +27,16 @@ def work(state: tuple[str, int], job: tuple[str, int]) -> tuple[str, int, int, i
 
 def lost(job: tuple[str, int], reason: str) -> tuple[str, str]:
     return "lost", f"{job[1]}: {reason}"
+
+
+def work_noting_more(state: tuple[str, int], job: int) -> tuple[int, bool]:
+    time.sleep(0.05)
+    return job, more_jobs_expected()
+
+
+def teardown(state: tuple[str, int]) -> None:
+    folder, slot = state
+    (Path(folder) / f"{os.getpid()}-{slot}").write_text("torn down")
 
 
 def test_every_job_comes_back_once_from_distinct_slots():
@@ -64,3 +76,22 @@ def test_default_thread_budget_does_not_oversubscribe():
     assert default_torch_threads(1) == cores
     assert default_torch_threads(cores) == 1
     assert default_torch_threads(cores * 4) == 1
+
+
+def test_a_worker_knows_whether_more_jobs_are_coming_and_is_torn_down_when_it_stops(tmp_path):
+    with WorkerPool(2, setup, str(tmp_path), work_noting_more, lost, teardown=teardown) as pool:
+        results = list(pool.map_unordered(range(5)))
+        pids = {p.process.pid for p in pool._running}
+    more = dict(results)
+    assert sorted(more) == list(range(5))
+    # each job learns whether jobs were still waiting when it was handed out: only the last one hears no
+    assert [more[job] for job in range(5)] == [True, True, True, True, False]
+    assert sorted(path.name.split("-")[0] for path in tmp_path.iterdir()) == sorted(map(str, pids))
+
+
+def test_one_worker_in_this_process_is_told_about_the_jobs_to_come_and_torn_down(tmp_path):
+    with WorkerPool(1, setup, str(tmp_path), work_noting_more, lost, teardown=teardown) as pool:
+        results = list(pool.map_unordered(range(3)))
+        assert not any(tmp_path.iterdir())  # not before the pool closes
+    assert results == [(0, True), (1, True), (2, False)]
+    assert [path.name for path in tmp_path.iterdir()] == [f"{os.getpid()}-0"]

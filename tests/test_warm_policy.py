@@ -30,7 +30,7 @@ def test_the_local_executor_lends_one_factory_to_its_workers(monkeypatch, course
     seen = []
 
     class Pool:
-        def __init__(self, workers, setup, arg, work, lost, initializer):
+        def __init__(self, workers, setup, arg, work, lost, initializer, teardown):
             seen.append((workers, arg[0].warm_start, arg[0].factory_address))
 
         def __enter__(self):
