@@ -6,7 +6,7 @@ around each job, and the job's timings carry the figures back to the parent:
 
 - kernel_start: the job waiting for its sandboxed kernel (sandbox, bubblewrap, ipykernel boot, and the agent
   when the kernel starts on a thread); a kernel started ahead, while the previous job ran
-  (grader/kernel_ahead.py), costs the job only what is left of its start when the job takes it
+  (grader/worker_kernels.py), costs the job only what is left of its start when the job takes it
 - ahead_start / ahead_kernels: the seconds spent starting kernels on threads (off the job's path, kernels
   started ahead and a job's own kernel alike), and how many
 - factory: starting this worker's kernel factory (warm start), inside the first warm kernel_start; the

@@ -37,7 +37,7 @@ from typing import Any, Iterator
 from .cache import grader_fingerprint
 from .course import Course
 from .errors import GraderError, SandboxError, UsageError, WorkerMismatch
-from .jobs import JobResult, NotebookJob, lost_job, run_job, setup_worker
+from .jobs import JobResult, NotebookJob, close_worker, lost_job, run_job, setup_worker
 from .options import GradingOptions
 from .sandbox import bwrap_problem, resolve_isolation
 
@@ -177,13 +177,16 @@ def grade_remote(state: RemoteState, job: RemoteJob) -> JobResult:
         # Slot 0 everywhere: the machine-wide uid lock (uid_pool.claim_uid) gives each concurrent sandbox,
         # of whichever worker process, a uid of its own.
         worker = setup_worker(replace(state.options, course=course), 0)
-        with tempfile.TemporaryDirectory(prefix="grader-files-") as folder:
-            paths = []
-            for name, data in job.files:
-                path = Path(folder) / Path(name).name
-                path.write_bytes(data)
-                paths.append(path)
-            return run_job(worker, replace(job.job, files=tuple(paths)))
+        try:
+            with tempfile.TemporaryDirectory(prefix="grader-files-") as folder:
+                paths = []
+                for name, data in job.files:
+                    path = Path(folder) / Path(name).name
+                    path.write_bytes(data)
+                    paths.append(path)
+                return run_job(worker, replace(job.job, files=tuple(paths)))
+        finally:
+            close_worker(worker)  # a task leaves no kernel behind
 
 
 # -- on the machine running `grade` -------------------------------------------------------------------------------

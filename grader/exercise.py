@@ -7,6 +7,7 @@ scores without starting a kernel.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import threading
@@ -69,10 +70,12 @@ def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path
                  kernel: KernelSession | None = None) -> tuple[ExerciseRun, NotebookNode | None]:
     """Run one notebook in a sandboxed kernel and its exercise's checks against it; nothing is scored yet.
 
-    `kernel`: a session for this notebook started already (`grade check` starts it before loading the rest).
+    `kernel`: a session for this notebook, maybe started already (`grade check` starts it before loading the
+    rest; a worker, while its previous notebook ran); the caller closes it. Without one, a kernel is started
+    here and closed before this returns.
     """
     warm_up = _warm_up_in_background(options.course, exercise)
-    result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel)
+    result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel, warm_up)
     if warm_up is not None:  # not on the way out of a Ctrl-C: stopping must not wait for an import
         warm_up.join()
     return result
@@ -80,13 +83,15 @@ def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path
 
 def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
                   slot: int, notebook_name: str | None,
-                  kernel: KernelSession | None) -> tuple[ExerciseRun, NotebookNode | None]:
+                  kernel: KernelSession | None,
+                  warm_up: threading.Thread | None) -> tuple[ExerciseRun, NotebookNode | None]:
     course = options.course
     rubric = course.rubrics[exercise]
     started = time.monotonic()
+    owned = kernel is None
     kernel = kernel or KernelSession(nb, files, options.isolation, options.limits, slot=slot,
                                      warm=options.warm_start)
-    with kernel:
+    with kernel if owned else contextlib.nullcontext(kernel):
         try:
             executed = kernel.run_notebook()
         except KernelError as exc:
@@ -94,6 +99,10 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
         session = StudentSession(kernel, executed)
         plugin = GraderPlugin(rubric=rubric, student=session, reference_path=course.reference_notebook(exercise),
                               seeds=Seeds(options.secret, student))
+        if warm_up is not None:
+            # Checks importing torch while the warm-up thread is halfway through it can get a partly
+            # initialised module (Python's import-deadlock escape): they start once it is done.
+            warm_up.join()
         run_checks([course.check_dir(exercise, v) for v in options.visibilities], plugin)
         cells = tuple(kernel.problems)
     answers = locate_answers(executed, [m.answer for q in rubric.questions for m in q.manual],

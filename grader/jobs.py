@@ -23,7 +23,7 @@ from nbformat import NotebookNode
 
 from .errors import GraderError
 from .exercise import run_exercise
-from .kernel_ahead import KernelAhead
+from .worker_kernels import WorkerKernels
 from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
@@ -87,20 +87,24 @@ class WorkerState:
     options: GradingOptions
     slot: int
     phases: Phases | None = None
-    kernels: KernelAhead | None = None  # the next job's kernel, started while the current one runs
+    kernels: WorkerKernels | None = None  # the next job's kernel started ahead, finished ones closed behind
 
 
 def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = None) -> WorkerState:
-    """Runs once in each worker: torch in this process gets the same thread budget as a kernel."""
+    """Runs once in each worker: torch in this process gets the same thread budget as a kernel, and the first
+    job's kernel starts (a worker is started only for a job)."""
     threads = str(options.limits.torch_threads)
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
     if options.warm_start and options.factory_address:
         use_shared_factory(options.factory_address, options.limits.torch_threads)
-    return WorkerState(options, slot, phases, KernelAhead(options, slot))
+    kernels = WorkerKernels(options, slot)
+    kernels.start_next()
+    return WorkerState(options, slot, phases, kernels)
 
 
 def close_worker(state: WorkerState) -> None:
-    """Runs when a worker stops: a kernel started for a job that never came is shut down."""
+    """Runs when a worker stops: a kernel started for a job that never came is shut down, and the kernels of
+    finished notebooks are closed before it exits."""
     if state.kernels is not None:
         state.kernels.close()
 
@@ -123,13 +127,12 @@ def run_job(state: WorkerState, job: NotebookJob) -> JobResult:
 def execute_job(state: WorkerState, job: NotebookJob) -> tuple[ExerciseRun, NotebookNode | None]:
     """Run one notebook and its checks; returns the run and the executed notebook. Writes nothing.
 
-    Its kernel is the one started while the previous job ran, if any; and when more jobs are coming, the next
-    one's kernel starts now, while this notebook runs (grader/kernel_ahead.py)."""
+    Its kernel is the one started while the previous job ran, if any; when more jobs are coming, the next one's
+    kernel starts now, while this notebook runs; this one's is closed on a thread (grader/worker_kernels.py)."""
+    kernel = None
     try:
-        kernel = None
         if state.kernels is not None:
             kernel = state.kernels.take(job.notebook, list(job.files))
-            kernel.start_in_background()  # a no-op for a kernel started ahead; else it asks the factory first
             if more_jobs_expected():
                 state.kernels.start_next()
         return run_exercise(job.notebook, job.exercise, job.student, list(job.files), state.options,
@@ -140,6 +143,9 @@ def execute_job(state: WorkerState, job: NotebookJob) -> tuple[ExerciseRun, Note
         return ExerciseRun(job.exercise, "not_gradable", msg("exercise.grader_failed", type=type(exc).__name__),
                            job.notebook_name,
                            grader_error=traceback.format_exc()[-4000:]), None
+    finally:
+        if kernel is not None and state.kernels is not None:
+            state.kernels.release(kernel)
 
 
 def job_timings(wall: float, cpu: float) -> dict[str, float]:

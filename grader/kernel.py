@@ -200,14 +200,10 @@ class KernelSession:
         self.notebook = nbformat.from_dict(notebook)
         self.files = files
         self.clock = WallBudget(self.limits.notebook_timeout)
-        if self._prestarted and not self._run(self._kernel_alive()):
+        if self._prestarted and not self._run(self._kernel_answers()):
             self._prestarted = False  # a death here is nobody's cell's doing: run_notebook starts another
         elif self._sandbox is not None:
             self._sandbox.add_files(files)
-
-    async def _kernel_alive(self) -> bool:
-        client = self._client
-        return client is not None and client.km is not None and await client.km.is_alive()
 
     def run_notebook(self) -> NotebookNode:
         """Execute every code cell once; on a kernel death restart and re-run without the killing cell.

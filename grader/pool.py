@@ -15,7 +15,7 @@ SIGTERM from the kernel (PR_SET_PDEATHSIG).
 With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
 
 A worker learns with each job whether more jobs are still to be handed out (`more_jobs_expected`), so that it
-can prepare for the next one (grader/kernel_ahead.py); `teardown` undoes what it prepared when it stops.
+can prepare for the next one (grader/worker_kernels.py); `teardown` undoes what it prepared when it stops.
 """
 
 from __future__ import annotations

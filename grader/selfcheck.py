@@ -92,12 +92,11 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
     # torch. One notebook: a kernel factory would pay the imports a cold kernel pays, and then fork.
     kernel = KernelSession(nb, files, options.isolation, options.limits, warm=False)
     kernel.start_in_background()
-    try:
+    with kernel:
         from .exercise import grade_notebook
-    except BaseException:
-        kernel.close()
-        raise
-    graded = grade_notebook(nb, exercise, PUBLIC_STUDENT, files, options, notebook_name=path.name, kernel=kernel)
+
+        graded = grade_notebook(nb, exercise, PUBLIC_STUDENT, files, options, notebook_name=path.name,
+                                kernel=kernel)
     unavailable = frozenset(check_id for check_id, d in graded.details.get("checks", {}).items()
                             if d.get("reason") == REFERENCE_UNAVAILABLE)
     return SelfCheck(graded.result, course.rubrics[exercise], unavailable, notebook=path.name)

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import grader.exercise
+from grader.kernel import KernelSession
 from grader.batch import grade_batch, keep_outputs
 from grader.cache import ResultCache, exercise_fingerprint, job_key, options_fingerprint
 from grader.course import load_course
@@ -26,19 +26,25 @@ SECRET = b"cache-test-secret-0123456789"
 
 
 class KernelStarts:
-    """Replaces exercise.KernelSession: counts the kernels started, by exercise."""
+    """Counts the notebooks run in a kernel, by exercise, and the kernel sessions made (a worker starts its
+    first kernel before it knows the notebook: grader/worker_kernels.py)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.exercises: list[str] = []
-        real = grader.exercise.KernelSession
+        self.sessions = 0
         starts = self
+        run_notebook, init = KernelSession.run_notebook, KernelSession.__init__
 
-        class Counting(real):  # type: ignore[misc, valid-type]
-            def __init__(self, notebook, *args, **kwargs):
-                starts.exercises.append(notebook.metadata["grader"]["exercise"])
-                super().__init__(notebook, *args, **kwargs)
+        def counting_run(session, *args, **kwargs):
+            starts.exercises.append(session.notebook.metadata["grader"]["exercise"])
+            return run_notebook(session, *args, **kwargs)
 
-        monkeypatch.setattr(grader.exercise, "KernelSession", Counting)
+        def counting_init(session, *args, **kwargs):
+            starts.sessions += 1
+            init(session, *args, **kwargs)
+
+        monkeypatch.setattr(KernelSession, "run_notebook", counting_run)
+        monkeypatch.setattr(KernelSession, "__init__", counting_init)
 
     def take(self) -> list[str]:
         taken, self.exercises = sorted(self.exercises), []
@@ -87,7 +93,7 @@ def test_a_second_run_over_an_unchanged_batch_starts_no_kernel(graded, starts):
     started, done = [], []
     again = grade_batch(root / "submissions", root / "graded", options, on_start=started.append,
                         on_done=done.append)
-    assert starts.take() == []
+    assert starts.take() == [] and starts.sessions == 0
     assert started == [2] and [r["student"] for r in done] == ["s0", "s1"]  # progress as before
     assert [comparable(r) for r in again] == [comparable(r) for r in first]
     assert (root / "graded" / "gradebook.csv").read_text() == before

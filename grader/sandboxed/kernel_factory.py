@@ -27,10 +27,12 @@ import sys
 NAMESPACES = ("ipc", "uts", "net", "cgroup", "pid", "mnt")  # mnt last: after it, /proc is the sandbox's own
 # Ready to fork once these are imported; the rest follow between requests (a fork never lands mid-import:
 # this process has one thread), so the first kernel (the probe's) does not wait for what only later ones use.
-# torch._dynamo is what torch imports at a kernel's first optimizer.step() (about 1.5 s). Not pyplot, nor
-# the inline backend: imported before the kernel's shell exists, figures would never reach the notebook.
+# torch._dynamo is what torch imports at a kernel's first optimizer.step() (about 1.1 s): it comes in pieces
+# (sympy, fsdp, the rest), so that a request waits for one piece at most. Not pyplot, nor the inline
+# backend: imported before the kernel's shell exists, figures would never reach the notebook.
 PRELOAD = ("torch", "numpy", "ipykernel.kernelapp")
-PRELOAD_LATER = ("ipykernel.debugger", "matplotlib", "matplotlib.figure", "matplotlib.font_manager", "torch._dynamo")
+PRELOAD_LATER = ("ipykernel.debugger", "matplotlib", "matplotlib.figure", "matplotlib.font_manager", "sympy",
+                 "torch.fx.experimental.symbolic_shapes", "torch.distributed.fsdp", "torch._dynamo")
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 

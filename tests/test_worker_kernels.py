@@ -1,5 +1,6 @@
-"""A worker's next kernel, started while the current notebook runs (grader/kernel_ahead.py), with real kernels:
-it serves exactly one student with that student's files, a fresh time limit, and nothing is left behind."""
+"""A worker's kernels (grader/worker_kernels.py), with real kernels: the next one, started while the current
+notebook runs, serves exactly one student with that student's files and a fresh time limit; finished ones are
+closed behind; nothing is left behind."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from grader import sandboxed
 from grader.course import load_course
 from grader.jobs import NotebookJob, grade_notebooks
 from grader.kernel import KernelSession
-from grader.kernel_ahead import KernelAhead
+from grader.worker_kernels import WorkerKernels
 from grader.options import grading_options
 from grader.sandbox import OWNER_FILE, SANDBOX_PARENT, Limits
 
@@ -121,18 +122,21 @@ def test_a_worker_starts_each_next_kernel_ahead_and_none_it_does_not_need(mini_c
         jobs.append(NotebookJob(f"s{i}", "alpha", nb, "alpha.ipynb", (extra,)))
     results = list(grade_notebooks(jobs, options, workers=1))  # in this process, as one worker would
     assert [r.run.status for r in results] == ["graded"] * 3
-    assert all(o.status == "passed" for r in results for o in r.run.outcomes)
+    assert all(o.status == "passed" for r in results for o in r.run.outcomes), [(o.check_id, o.status, o.detail[-1500:]) for r in results for o in r.run.outcomes if o.status != "passed"]
     for i, result in enumerate(results):
         executed = nbformat.reads(result.executed, as_version=4)
         assert printed(executed, 0).strip() == f"['data{i}.txt']"
-    # three kernels for three notebooks, every one started on a thread (the next one while a notebook ran)
+    # three kernels for three notebooks, every one started on a thread (the next one while a notebook ran),
+    # and closed (behind the worker, on a thread) by the time the worker is done
     assert len(sandboxes.made) == 3 and not any(sandboxes.on_main_thread)
     assert not any(sandbox.root.exists() for sandbox in sandboxes.made)
+    assert not any(t.name in ("grader-kernel-close", "grader-kernel-start") and t.is_alive()
+                   for t in threading.enumerate())
 
 
 def test_a_kernel_no_job_came_for_is_shut_down_with_its_worker(course, isolation):
     options = grading_options(course, isolation=isolation, warm_start=False)
-    kernels = KernelAhead(options, slot=0)
+    kernels = WorkerKernels(options, slot=0)
     kernels.start_next()
     assert kernels.waiting
     waiting = kernels._next
@@ -160,3 +164,54 @@ def test_workers_leave_no_sandbox_behind(mini_course, isolation, tmp_path):
     left = [p for p in SANDBOX_PARENT.glob("grd-*") if p not in before and (p / OWNER_FILE).is_file()
             and int((p / OWNER_FILE).read_text()) in workers]
     assert left == []
+
+
+def test_a_finished_notebooks_kernel_is_closed_behind_the_worker(isolation, course):
+    options = grading_options(course, isolation=isolation, warm_start=False)
+    kernels = WorkerKernels(options, slot=0)
+    kernel = kernels.take(notebook("def double(x):\n    return 2 * x"), [])
+    kernel.run_notebook()
+    assert student(kernel).call("double", 1) == 2
+    assert kernel._sandbox is not None
+    root = kernel._sandbox.root
+    kernels.release(kernel)
+    assert [t.name for t in kernels._closing] == ["grader-kernel-close"]
+    kernels.close()
+    assert not root.exists() and kernels._closing == []
+
+
+def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation, monkeypatch):
+    """A notebook that finishes before the trusted side's background torch import must not have its checks run
+    against a half-imported torch (they would error with 'partially initialized module')."""
+    from grader import exercise
+
+    done = threading.Event()
+    seen: list[bool] = []
+
+    def slow_warm_up(course, exercise_id):
+        thread = threading.Thread(target=lambda: (time.sleep(1.5), done.set()), daemon=True)
+        thread.start()
+        return thread
+
+    run_checks = exercise.run_checks
+
+    def recording(dirs, plugin):
+        seen.append(done.is_set())
+        return run_checks(dirs, plugin)
+
+    monkeypatch.setattr(exercise, "_warm_up_in_background", slow_warm_up)
+    monkeypatch.setattr(exercise, "run_checks", recording)
+    course = load_course(mini_course)
+    options = grading_options(course, isolation=isolation, secret=b"s", warm_start=False)
+    kernels = WorkerKernels(options, slot=0)
+    kernels.start_next()
+    kernels._next._join_prestart()  # the kernel is ready before the job: the notebook takes a moment
+    nb = nbformat.read(mini_course / "reference" / "alpha.ipynb", as_version=4)
+    kernel = kernels.take(nb, [])
+    try:
+        run, _ = exercise.run_exercise(nb, "alpha", "s0", [], options, kernel=kernel)
+    finally:
+        kernels.release(kernel)
+        kernels.close()
+    assert seen == [True]
+    assert run.status == "graded" and all(o.status == "passed" for o in run.outcomes)

@@ -1,0 +1,74 @@
+"""A worker's kernels: the next job's started while the current notebook runs, the last one closed behind it.
+
+Starting a kernel (bubblewrap, the fork or the imports, ipykernel, the agent) and closing it (shutdown, the
+sandbox's cleanup) are most of what a notebook costs besides the student's cells and the checks. A worker
+starts its first kernel as it starts, and, while more jobs are coming, the next job's kernel when it takes a
+job; a finished notebook's kernel is closed on a thread while the worker goes on.
+
+A kernel started ahead is nobody's until a job adopts it: it runs in a sandbox of its own (its own uid and
+working tree, empty until `KernelSession.adopt` copies that student's files in), from the same factory or
+command as any kernel, and no student code has run in it. Its notebook time limit starts at adoption.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from .kernel import KernelSession
+from .options import GradingOptions
+
+
+class WorkerKernels:
+    """One worker's kernels (its sandbox `slot`): at most one started ahead, any number being closed."""
+
+    def __init__(self, options: GradingOptions, slot: int) -> None:
+        self.options = options
+        self.slot = slot
+        self._next: KernelSession | None = None
+        self._closing: list[threading.Thread] = []
+
+    def take(self, notebook: NotebookNode, files: list[Path]) -> KernelSession:
+        """The kernel for this notebook, starting: the one started ahead if any (given the notebook), else a
+        new one. The caller hands it back with `release`."""
+        kernel, self._next = self._next, None
+        if kernel is None:
+            kernel = KernelSession(notebook, files, self.options.isolation, self.options.limits, slot=self.slot,
+                                   warm=self.options.warm_start)
+        else:
+            try:
+                kernel.adopt(notebook, files)
+            except BaseException:
+                kernel.close()
+                raise
+        kernel.start_in_background()  # for a kernel started ahead, only its clock starts
+        return kernel
+
+    def start_next(self) -> None:
+        """Start the next job's kernel now, unless one is waiting already."""
+        if self._next is None:
+            self._next = KernelSession.ahead(self.options.isolation, self.options.limits, slot=self.slot,
+                                             warm=self.options.warm_start)
+
+    @property
+    def waiting(self) -> bool:
+        """True while a kernel started ahead waits for its job."""
+        return self._next is not None
+
+    def release(self, kernel: KernelSession) -> None:
+        """Close a finished notebook's kernel on a thread: the worker goes on with its next job meanwhile."""
+        self._closing = [thread for thread in self._closing if thread.is_alive()]
+        thread = threading.Thread(target=kernel.close, name="grader-kernel-close", daemon=True)
+        thread.start()
+        self._closing.append(thread)
+
+    def close(self) -> None:
+        """Stop a kernel no job came for, and wait until every released kernel is closed."""
+        kernel, self._next = self._next, None
+        if kernel is not None:
+            kernel.close()
+        for thread in self._closing:
+            thread.join()
+        self._closing.clear()
