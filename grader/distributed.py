@@ -224,6 +224,9 @@ class DaskExecutor:
     def close(self) -> None:
         self.client.close()
 
+    def prepare(self, options: GradingOptions) -> None:
+        """Nothing to get ready here: the workers are the cluster's."""
+
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         """Results as tasks finish. At most twice as many tasks as worker threads are queued at once, so a
         Ctrl-C (or an error here) has little to cancel: queued tasks are cancelled; running ones finish their

@@ -8,9 +8,6 @@ scores without starting a kernel.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from . import warm_up
 from .answers import locate_answers
 from .checkrun import run_checks
 from .course import Course, read_course_notebook
@@ -74,17 +72,14 @@ def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path
     rest; a worker, while its previous notebook ran); the caller closes it. Without one, a kernel is started
     here and closed before this returns.
     """
-    warm_up = _warm_up_in_background(options.course, exercise)
-    result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel, warm_up)
-    if warm_up is not None:  # not on the way out of a Ctrl-C: stopping must not wait for an import
-        warm_up.join()
-    return result
+    imports = warm_up.modules_for(options.course, [exercise])
+    warm_up.start(imports)  # while the kernel runs the notebook
+    return _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel, imports)
 
 
 def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path], options: GradingOptions,
                   slot: int, notebook_name: str | None,
-                  kernel: KernelSession | None,
-                  warm_up: threading.Thread | None) -> tuple[ExerciseRun, NotebookNode | None]:
+                  kernel: KernelSession | None, imports: list[str]) -> tuple[ExerciseRun, NotebookNode | None]:
     course = options.course
     rubric = course.rubrics[exercise]
     started = time.monotonic()
@@ -99,10 +94,7 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
         session = StudentSession(kernel, executed)
         plugin = GraderPlugin(rubric=rubric, student=session, reference_path=course.reference_notebook(exercise),
                               seeds=Seeds(options.secret, student))
-        if warm_up is not None:
-            # Checks importing torch while the warm-up thread is halfway through it can get a partly
-            # initialised module (Python's import-deadlock escape): they start once it is done.
-            warm_up.join()
+        warm_up.wait(imports)
         run_checks([course.check_dir(exercise, v) for v in options.visibilities], plugin)
         cells = tuple(kernel.problems)
     answers = locate_answers(executed, [m.answer for q in rubric.questions for m in q.manual],
@@ -111,38 +103,6 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
     run = ExerciseRun(exercise, "graded", message, notebook_name, tuple(plugin.outcomes.values()), answers, cells,
                       time.monotonic() - started, tuple(plugin.collection_errors), tuple(plugin.unmapped))
     return run, executed
-
-
-def _warm_up_in_background(course: Course, exercise: str) -> threading.Thread | None:
-    """Import what the checks will need while the kernel runs the notebook (this process only waits meanwhile).
-
-    The first notebook a process grades would otherwise pay these imports after the notebook, on the
-    critical path; `grade check` grades just one. torch imports torch._dynamo (~1.5 s) lazily at the first
-    optimizer step: that is warmed up too when the exercise's checks or reference use torch.optim.
-    """
-    modules = [name for name in ("torch", "torch._dynamo") if name not in sys.modules]
-    if "torch._dynamo" in modules and not _uses_optimizers(course, exercise):
-        modules.remove("torch._dynamo")
-    if not modules:
-        return None
-    thread = threading.Thread(target=_import_quietly, args=modules, name="grader-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def _uses_optimizers(course: Course, exercise: str) -> bool:
-    paths = [course.reference_notebook(exercise), *course.check_dir(exercise, "public").glob("*.py"),
-             *course.check_dir(exercise, "hidden").glob("*.py")]
-    return any("torch.optim" in path.read_text(encoding="utf-8", errors="replace") for path in paths
-               if path.is_file())
-
-
-def _import_quietly(*names: str) -> None:
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the checks will meet the same problem and report it where it belongs
-            return
 
 
 # -- scoring -------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -21,13 +22,14 @@ from typing import Callable, Iterator, Protocol
 import nbformat
 from nbformat import NotebookNode
 
+from . import warm_up
 from .errors import GraderError
 from .exercise import run_exercise
 from .worker_kernels import WorkerKernels
 from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
-from .pool import WorkerPool, more_jobs_expected, stop_requested
+from .pool import WorkerPool, more_jobs_expected, start_fork_server, stop_requested
 from .warm import lend_factory, use_shared_factory, warm_pays_off, warm_start_problem
 
 Phases = Callable[[], dict[str, float]]
@@ -76,6 +78,10 @@ class Instrumentation:
 class JobExecutor(Protocol):
     """Runs notebook jobs somewhere and writes nothing."""
 
+    def prepare(self, options: GradingOptions) -> None:
+        """Get ready for jobs in the background (called once before the batch's first job is known)."""
+        ...
+
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         """One result per job, in the order they finish; a job that could not run comes back not_gradable."""
         ...
@@ -95,10 +101,13 @@ def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = Non
     job's kernel starts (a worker is started only for a job)."""
     threads = str(options.limits.torch_threads)
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
+    if "torch" in sys.modules:  # imported by the fork server, before this environment: its threads are set here
+        sys.modules["torch"].set_num_threads(options.limits.torch_threads)
     if options.warm_start and options.factory_address:
         use_shared_factory(options.factory_address, options.limits.torch_threads)
     kernels = WorkerKernels(options, slot)
     kernels.start_next()
+    warm_up.start(warm_up.modules_for(options.course, options.course.rubrics))  # the checks' imports, meanwhile
     return WorkerState(options, slot, phases, kernels)
 
 
@@ -172,6 +181,12 @@ class LocalExecutor:
     def __init__(self, workers: int = 1, instrumentation: Instrumentation | None = None) -> None:
         self.workers = workers
         self.instrumentation = instrumentation or Instrumentation()
+
+    def prepare(self, options: GradingOptions) -> None:
+        """With several workers, start the fork server they come from: its imports (the grader, torch, and
+        torch._dynamo for a course that trains) run while the batch is planned and the probe runs."""
+        if self.workers > 1:
+            start_fork_server(["grader.jobs", *warm_up.modules_for(options.course, options.course.rubrics)])
 
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         probe = self.instrumentation

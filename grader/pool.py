@@ -1,7 +1,9 @@
 """Grading workers: processes that each grade one job at a time, with a sandbox slot of their own.
 
-Workers are started with the "spawn" method (torch and fork do not mix) and live for the whole batch, so
-torch, the check modules and the reference notebooks are loaded once per worker, not once per student.
+Workers live for the whole batch, so the check modules and the reference notebooks are loaded once per worker,
+not once per student. On Linux they are forked from a fork server (`start_fork_server`) that imported the
+grader and torch once, before any thread or torch computation (torch and fork mix only that way): a worker is
+ready at once instead of importing torch again. Elsewhere they are spawned, and import it themselves.
 The parent hands out one job at a time and always knows which job each worker holds: a worker that dies
 (out of memory, a crash in native code) costs only that job, which comes back through `on_lost`, and a new
 worker takes its slot.
@@ -10,7 +12,8 @@ Stopping: Ctrl-C reaches the parent only (workers ignore SIGINT). Leaving the `w
 exception or a KeyboardInterrupt, sends SIGTERM to every worker; a worker turns it into KeyboardInterrupt,
 so its `with KernelSession` blocks close their kernels and sandboxes, and exits, within
 WORKER_STOP_DEADLINE seconds whatever happens. A worker whose parent dies, even by kill -9, gets the same
-SIGTERM from the kernel (PR_SET_PDEATHSIG).
+SIGTERM from the kernel (PR_SET_PDEATHSIG; a forked worker's parent is the fork server, which ends when the
+process that started it does).
 
 With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
 
+FORK_SERVER = "forkserver" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux")
 STOP_GRACE = 20.0  # seconds a worker gets to close its kernel before the parent kills it
 WORKER_STOP_DEADLINE = 15  # seconds after which a stopping worker ends itself (its parent may be gone)
 
@@ -70,7 +74,7 @@ class WorkerPool:
         self.workers = max(1, workers)
         self._setup, self._setup_arg, self._work, self._on_lost = setup, setup_arg, work, on_lost
         self._initializer, self._teardown = initializer, teardown
-        self._context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("forkserver" if FORK_SERVER else "spawn")
         self._running: list[_Worker] = []
         self._inline_state: Any = None
         self._inline_ready = False
@@ -189,6 +193,19 @@ class WorkerPool:
             worker.conn.close()
 
 
+def start_fork_server(preload: list[str]) -> None:
+    """Start the fork server that workers are forked from, importing `preload` (module names) once, now and
+    in the background: its imports overlap with what this process does before the first worker starts. A
+    server already running stays as it is. Nothing to do where workers are spawned."""
+    if not FORK_SERVER:
+        return
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(preload)
+    forkserver.ensure_running()
+
+
 # -- inside a worker ---------------------------------------------------------------------------------------
 def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slot: int, parent_pid: int,
                  initializer: Callable[[], None] | None, teardown: Teardown | None) -> None:
@@ -275,5 +292,15 @@ def _die_with_parent(parent_pid: int) -> None:
             libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+    if os.getppid() != parent_pid and not _alive(parent_pid):  # it died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -20,6 +20,9 @@ from minicourse import make_batch, make_course
 class PassingExecutor:
     """Every job 'runs' at once: every check of its exercise passes; answers are read from the notebook."""
 
+    def prepare(self, options: GradingOptions) -> None:
+        pass
+
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         for job in jobs:
             rubric = options.course.rubrics[job.exercise]

@@ -76,6 +76,9 @@ class FakeExecutor:
         self.hog, self.hog_bytes, self.after_first = hog, hog_bytes, after_first
         self.ran: list[tuple[str, str]] = []
 
+    def prepare(self, options):
+        pass
+
     def run(self, jobs, options):
         for n, job in enumerate(jobs):
             self.ran.append((job.student, job.exercise))

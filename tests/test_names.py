@@ -40,6 +40,9 @@ class FakeExecutor:
     def __init__(self) -> None:
         self.jobs: list[NotebookJob] = []
 
+    def prepare(self, options):
+        pass
+
     def run(self, jobs, options):
         self.jobs += jobs
         for job in jobs:

@@ -95,3 +95,47 @@ def test_one_worker_in_this_process_is_told_about_the_jobs_to_come_and_torn_down
         assert not any(tmp_path.iterdir())  # not before the pool closes
     assert results == [(0, True), (1, True), (2, False)]
     assert [path.name for path in tmp_path.iterdir()] == [f"{os.getpid()}-0"]
+
+
+FORK_SERVER_HELPERS = '''
+import os, sys
+
+def setup(arg, slot):
+    return "torch" in sys.modules, "grader.jobs" in sys.modules  # before the worker imported anything itself
+
+def work(state, job):
+    return (*state, os.getpid(), os.getppid())
+
+def lost(job, reason):
+    return ("lost", reason)
+'''
+FORK_SERVER_MAIN = '''
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import helpers
+from grader.pool import FORK_SERVER, WorkerPool, start_fork_server
+
+if __name__ == "__main__":
+    start_fork_server(["grader.jobs", "torch"])
+    with WorkerPool(2, helpers.setup, None, helpers.work, helpers.lost) as pool:
+        results = list(pool.map_unordered(range(4)))
+    print(FORK_SERVER, os.getpid(), json.dumps(results))
+'''
+
+
+def test_workers_are_forked_from_a_server_that_imported_the_grader_and_torch_once(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "helpers.py").write_text(FORK_SERVER_HELPERS)
+    (tmp_path / "main.py").write_text(FORK_SERVER_MAIN)
+    done = subprocess.run([sys.executable, str(tmp_path / "main.py"), str(tmp_path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    fork_server, main_pid, results = done.stdout.split(" ", 2)
+    assert fork_server == "True"  # Linux
+    results = json.loads(results)
+    assert len(results) == 4 and all(r[:2] == [True, True] for r in results)
+    parents = {r[3] for r in results}
+    assert len({r[2] for r in results}) == 2 and len(parents) == 1 and int(main_pid) not in parents

@@ -181,17 +181,18 @@ def test_a_finished_notebooks_kernel_is_closed_behind_the_worker(isolation, cour
 
 
 def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation, monkeypatch):
-    """A notebook that finishes before the trusted side's background torch import must not have its checks run
-    against a half-imported torch (they would error with 'partially initialized module')."""
-    from grader import exercise
+    """A notebook that finishes before the trusted side's background imports must not have its checks run
+    against a half-imported torch (they erred with 'partially initialized module')."""
+    from grader import exercise, warm_up
 
     done = threading.Event()
     seen: list[bool] = []
 
-    def slow_warm_up(course, exercise_id):
-        thread = threading.Thread(target=lambda: (time.sleep(1.5), done.set()), daemon=True)
-        thread.start()
-        return thread
+    def slow_imports(*names):
+        time.sleep(1.5)
+        done.set()
+        for name in names:
+            warm_up._imported[name].set()
 
     run_checks = exercise.run_checks
 
@@ -199,7 +200,9 @@ def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation
         seen.append(done.is_set())
         return run_checks(dirs, plugin)
 
-    monkeypatch.setattr(exercise, "_warm_up_in_background", slow_warm_up)
+    monkeypatch.setattr(warm_up, "_imported", {})
+    monkeypatch.setattr(warm_up, "modules_for", lambda course, exercises: ["a_module_not_imported_yet"])
+    monkeypatch.setattr(warm_up, "_import_in_order", slow_imports)
     monkeypatch.setattr(exercise, "run_checks", recording)
     course = load_course(mini_course)
     options = grading_options(course, isolation=isolation, secret=b"s", warm_start=False)
@@ -215,3 +218,14 @@ def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation
         kernels.close()
     assert seen == [True]
     assert run.status == "graded" and all(o.status == "passed" for o in run.outcomes)
+
+
+def test_a_worker_starts_the_checks_imports_as_it_starts(course, isolation, monkeypatch):
+    from grader import jobs, warm_up
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(warm_up, "start", started.append)
+    monkeypatch.setattr(jobs.WorkerKernels, "start_next", lambda self: None)
+    jobs.setup_worker(grading_options(course, isolation=isolation), slot=0)
+    # every exercise's checks need torch; logistic regression's train with torch.optim (torch._dynamo)
+    assert started == [["torch", "torch._dynamo"]]
