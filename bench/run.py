@@ -45,7 +45,7 @@ import nbformat  # noqa: E402
 import probe  # noqa: E402
 from grader.batch import grade_batch  # noqa: E402
 from grader.course import Course, load_course  # noqa: E402
-from grader.jobs import Instrumentation, JobResult  # noqa: E402
+from grader.jobs import Instrumentation, JobResult, LocalExecutor  # noqa: E402
 from grader.options import GradingOptions  # noqa: E402
 from grader.pool import default_torch_threads, default_workers  # noqa: E402
 from grader.sandbox import Limits, resolve_isolation  # noqa: E402
@@ -140,11 +140,20 @@ def one_student(course: Course, root: Path, exercises: list[str],
 def as_grade_runs(batch: Path, out: Path, options: GradingOptions, workers: int,
                   notebooks: int) -> tuple[float, str, list[JobResult]]:
     """What `grade` does for a batch: the probe (its line) and a first run; (wall seconds, line, jobs)."""
-    close_factories()  # a fresh `grade` process has no kernel factory yet
+    close_factories()  # a fresh `grade` process has no kernel factory yet, nor a fork server for its workers
+    stop_fork_server()
     start = time.monotonic()
+    LocalExecutor(workers).prepare(options)  # as grade_batch does, before the probe
     line = probe_line(options.isolation, options.limits, options.warm_start, workers, notebooks)
     _, jobs = grade(batch, out, options, workers, use_cache=False)
     return time.monotonic() - start, line, jobs
+
+
+def stop_fork_server() -> None:
+    """Stop this process's fork server for workers, if one runs (multiprocessing's own test hook)."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
 
 
 # -- 1. baseline ----------------------------------------------------------------------------------------------
@@ -367,6 +376,7 @@ def main() -> None:
         options = GradingOptions(course, resolve_isolation(args.isolation), Limits(torch_threads=args.torch_threads),
                                  SECRET)
         start = time.monotonic()
+        LocalExecutor(args.workers).prepare(options)  # as grade_batch does, before the probe
         line = probe_line(options.isolation, options.limits, True, args.workers, len(notebooks))
         probe_wall = time.monotonic() - start
         warm_on = line.startswith("kernels: warm start on")

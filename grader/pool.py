@@ -17,8 +17,8 @@ process that started it does).
 
 With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
 
-A worker learns with each job whether more jobs are still to be handed out (`more_jobs_expected`), so that it
-can prepare for the next one (grader/worker_kernels.py); `teardown` undoes what it prepared when it stops.
+A worker learns with each job whether another job will surely come its way (`more_jobs_expected`), so that it
+can prepare for it (grader/worker_kernels.py); `teardown` undoes what it prepared when it stops.
 """
 
 from __future__ import annotations
@@ -101,8 +101,10 @@ class WorkerPool:
             for worker in list(self._running):
                 if worker.job is None and pending:
                     worker.job = pending.popleft()
+                    # More jobs than the other busy workers will take: this one surely gets another.
+                    others = sum(1 for w in self._running if w is not worker and w.job is not None)
                     try:
-                        worker.conn.send((*worker.job, bool(pending)))
+                        worker.conn.send((*worker.job, len(pending) > others))
                     except (OSError, ValueError):  # it died while idle: this job is lost with it
                         yield self._collect(worker)
             busy = [w for w in self._running if w.job is not None]
@@ -260,7 +262,8 @@ _more_jobs = False
 
 
 def more_jobs_expected() -> bool:
-    """In a worker: True when jobs were still waiting to be handed out as this worker got its current one."""
+    """In a worker: True when, as it got its current job, more jobs were waiting than the other busy workers
+    would take (so this worker gets another one whatever finishes first)."""
     return _more_jobs
 
 

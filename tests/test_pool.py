@@ -84,8 +84,9 @@ def test_a_worker_knows_whether_more_jobs_are_coming_and_is_torn_down_when_it_st
         pids = {p.process.pid for p in pool._running}
     more = dict(results)
     assert sorted(more) == list(range(5))
-    # each job learns whether jobs were still waiting when it was handed out: only the last one hears no
-    assert [more[job] for job in range(5)] == [True, True, True, True, False]
+    # each job learns whether more jobs were waiting than the other busy worker would take: the last two
+    # (one job left, one other worker busy; none left) hear no
+    assert [more[job] for job in range(5)] == [True, True, True, False, False]
     assert sorted(path.name.split("-")[0] for path in tmp_path.iterdir()) == sorted(map(str, pids))
 
 
