@@ -71,7 +71,7 @@ def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path
 
     `kernel`: a session for this notebook started already (`grade check` starts it before loading the rest).
     """
-    warm_up = _warm_up_in_background(options.course, exercise)
+    warm_up = _warm_up_in_background(options.course, exercise, kernel.launched if kernel else None)
     result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel)
     if warm_up is not None:  # not on the way out of a Ctrl-C: stopping must not wait for an import
         warm_up.join()
@@ -104,8 +104,13 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
     return run, executed
 
 
-def _warm_up_in_background(course: Course, exercise: str) -> threading.Thread | None:
+def _warm_up_in_background(course: Course, exercise: str,
+                           after: threading.Event | None = None) -> threading.Thread | None:
     """Import what the checks will need while the kernel runs the notebook (this process only waits meanwhile).
+
+    `after`: a kernel starting in the background is launched. Until then the imports would hold the GIL
+    against the launch's thread, whose many short syscalls (the /proc scans of the sandbox's uid and
+    processes) each waited for the GIL's switch interval: 0.5 s more on `grade check`'s critical path.
 
     The first notebook a process grades would otherwise pay these imports after the notebook, on the
     critical path; `grade check` grades just one. torch imports torch._dynamo (~1.5 s) lazily at the first
@@ -116,7 +121,8 @@ def _warm_up_in_background(course: Course, exercise: str) -> threading.Thread | 
         modules.remove("torch._dynamo")
     if not modules:
         return None
-    thread = threading.Thread(target=_import_quietly, args=modules, name="grader-warm-up", daemon=True)
+    thread = threading.Thread(target=_import_quietly, args=modules, kwargs={"after": after}, name="grader-warm-up",
+                              daemon=True)
     thread.start()
     return thread
 
@@ -128,7 +134,9 @@ def _uses_optimizers(course: Course, exercise: str) -> bool:
                if path.is_file())
 
 
-def _import_quietly(*names: str) -> None:
+def _import_quietly(*names: str, after: threading.Event | None = None) -> None:
+    if after is not None:
+        after.wait()
     for name in names:
         try:
             importlib.import_module(name)

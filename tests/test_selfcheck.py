@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,6 +20,40 @@ from grader.reporters.view import self_check_view
 from grader.selfcheck import SelfCheck, unavailable_checks
 
 from conftest import invoke
+
+
+def test_the_checks_imports_wait_for_the_kernels_launch(tmp_path, monkeypatch):
+    from grader.exercise import _import_quietly
+
+    (tmp_path / "grader_late_import_probe.py").write_text("", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "grader_late_import_probe", raising=False)
+    launched = threading.Event()
+    warm_up = threading.Thread(target=_import_quietly, args=("grader_late_import_probe",), kwargs={"after": launched})
+    warm_up.start()
+    time.sleep(0.2)
+    assert "grader_late_import_probe" not in sys.modules
+    launched.set()
+    warm_up.join(10)
+    assert "grader_late_import_probe" in sys.modules
+
+
+@pytest.mark.slow
+def test_grade_check_imports_for_the_checks_only_after_its_kernel_is_launched(project, isolation, monkeypatch):
+    import grader.exercise
+
+    seen = []
+    original = grader.exercise._warm_up_in_background
+
+    def recording(course, exercise, after=None):
+        seen.append(after)
+        return original(course, exercise, after)
+
+    monkeypatch.setattr(grader.exercise, "_warm_up_in_background", recording)
+    result = invoke("check", str(project / "reference" / "03_tensors.ipynb"), "--course", str(project),
+                    "--isolation", isolation.requested)
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and isinstance(seen[0], threading.Event) and seen[0].is_set()
 
 
 def lr_result() -> ExerciseResult:
