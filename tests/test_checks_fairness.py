@@ -305,3 +305,18 @@ def test_a_diagnostic_shows_the_received_form(autograd_public):
         autograd_public.test_grad_tensors_lesson_value(_autograd_student(weighted_backward=tensor([7.0])))
     with pytest.raises(Feedback, match=r"but returned a float 12 = 2\*5"):
         autograd_public.test_grad_tensors_lesson_value(_autograd_student(weighted_backward=12.0))
+
+
+def test_the_lessons_runs_are_made_once_in_the_background_and_equal_a_run_made_here(lr_public):
+    """Issue 15: the trusted runs overlap the kernel's calls (a thread started on load), and train's lesson run is
+    experiment(1.7, 1)'s, not a second training of the same data. The background changes no verdict: each run
+    is the very run this thread would make."""
+    assert list(lr_public._LESSON_RUNS) == lr_public.LESSON_CONFIGS
+    assert lr_public._lesson_run() is lr_public._LESSON_RUNS[(1.7, 1)].result(timeout=60)
+    for (mean_value, bias), run in lr_public._LESSON_RUNS.items():
+        here = lr_public._simulate(*lr_public._lesson_data(mean_value, bias))
+        background = run.result(timeout=60)
+        assert lr_public._lesson_experiment(mean_value, bias) is background
+        assert (background["iterations"], background["accuracy"], background["losses"]) == (
+            here["iterations"], here["accuracy"], here["losses"])
+        assert all(lr_public.torch.equal(background["state"][k], here["state"][k]) for k in here["state"])
