@@ -134,14 +134,24 @@ def _uses_optimizers(course: Course, exercise: str) -> bool:
                if path.is_file())
 
 
+# The GIL's switch interval while the warm-up imports: the kernel's messages (the relay's thread, then the
+# session's) each wait up to this long for the GIL an import holds; Python's 5 ms cost a cell tens of ms.
+WARM_UP_SWITCH_INTERVAL = 0.0005
+
+
 def _import_quietly(*names: str, after: threading.Event | None = None) -> None:
     if after is not None:
         after.wait()
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the checks will meet the same problem and report it where it belongs
-            return
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, WARM_UP_SWITCH_INTERVAL))
+    try:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the checks will meet the same problem and report it where it belongs
+                return
+    finally:
+        sys.setswitchinterval(interval)
 
 
 # -- scoring -------------------------------------------------------------------------------------------------

@@ -38,6 +38,20 @@ def test_the_checks_imports_wait_for_the_kernels_launch(tmp_path, monkeypatch):
     assert "grader_late_import_probe" in sys.modules
 
 
+def test_the_checks_imports_hand_the_gil_over_quickly_and_then_restore_the_interval(tmp_path, monkeypatch):
+    from grader.exercise import WARM_UP_SWITCH_INTERVAL, _import_quietly
+
+    (tmp_path / "grader_interval_probe.py").write_text("import sys\nSEEN = sys.getswitchinterval()\n",
+                                                       encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "grader_interval_probe", raising=False)
+    before = sys.getswitchinterval()
+    assert before > WARM_UP_SWITCH_INTERVAL
+    _import_quietly("grader_interval_probe")
+    assert sys.modules["grader_interval_probe"].SEEN == pytest.approx(WARM_UP_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+
+
 @pytest.mark.slow
 def test_grade_check_imports_for_the_checks_only_after_its_kernel_is_launched(project, isolation, monkeypatch):
     import grader.exercise
