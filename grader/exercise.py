@@ -7,6 +7,7 @@ scores without starting a kernel.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 import threading
@@ -71,7 +72,8 @@ def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path
 
     `kernel`: a session for this notebook started already (`grade check` starts it before loading the rest).
     """
-    warm_up = _warm_up_in_background(options.course, exercise, kernel.launched if kernel else None)
+    warm_up = _warm_up_in_background(options.course, exercise, kernel.launched if kernel else None,
+                                     options.visibilities)
     result = _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel)
     if warm_up is not None:  # not on the way out of a Ctrl-C: stopping must not wait for an import
         warm_up.join()
@@ -104,8 +106,8 @@ def _run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Pat
     return run, executed
 
 
-def _warm_up_in_background(course: Course, exercise: str,
-                           after: threading.Event | None = None) -> threading.Thread | None:
+def _warm_up_in_background(course: Course, exercise: str, after: threading.Event | None = None,
+                           visibilities: tuple[str, ...] = ("public", "hidden")) -> threading.Thread | None:
     """Import what the checks will need while the kernel runs the notebook (this process only waits meanwhile).
 
     `after`: a kernel starting in the background is launched. Until then the imports would hold the GIL
@@ -113,11 +115,12 @@ def _warm_up_in_background(course: Course, exercise: str,
     processes) each waited for the GIL's switch interval: 0.5 s more on `grade check`'s critical path.
 
     The first notebook a process grades would otherwise pay these imports after the notebook, on the
-    critical path; `grade check` grades just one. torch imports torch._dynamo (~1.5 s) lazily at the first
-    optimizer step: that is warmed up too when the exercise's checks or reference use torch.optim.
+    critical path; `grade check` grades just one. torch imports torch._dynamo (~1.3 s) when the first optimizer
+    is made: that is warmed up too when the checks of `visibilities` use torch.optim, or one of them takes the
+    reference solution and that does.
     """
     modules = [name for name in ("torch", "torch._dynamo") if name not in sys.modules]
-    if "torch._dynamo" in modules and not _uses_optimizers(course, exercise):
+    if "torch._dynamo" in modules and not _uses_optimizers(course, exercise, visibilities):
         modules.remove("torch._dynamo")
     if not modules:
         return None
@@ -127,11 +130,25 @@ def _warm_up_in_background(course: Course, exercise: str,
     return thread
 
 
-def _uses_optimizers(course: Course, exercise: str) -> bool:
-    paths = [course.reference_notebook(exercise), *course.check_dir(exercise, "public").glob("*.py"),
-             *course.check_dir(exercise, "hidden").glob("*.py")]
-    return any("torch.optim" in path.read_text(encoding="utf-8", errors="replace") for path in paths
-               if path.is_file())
+def _uses_optimizers(course: Course, exercise: str, visibilities: tuple[str, ...] = ("public", "hidden")) -> bool:
+    checks = {path: path.read_text(encoding="utf-8", errors="replace")
+              for visibility in visibilities for path in sorted(course.check_dir(exercise, visibility).glob("*.py"))
+              if path.is_file()}
+    reference = course.reference_notebook(exercise)
+    if reference.is_file() and any(_takes_reference(source) for source in checks.values()):
+        checks[reference] = reference.read_text(encoding="utf-8", errors="replace")
+    return any("torch.optim" in source for source in checks.values())
+
+
+def _takes_reference(source: str) -> bool:
+    """A check in `source` takes the `reference` fixture (grader/plugin.py): the reference then runs here too."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return True  # cannot tell: assume it does (a warm-up too many costs only CPU)
+    return any(arg.arg == "reference" for node in ast.walk(tree)
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+               for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
 
 
 # The GIL's switch interval while the warm-up imports: the kernel's messages (the relay's thread, then the

@@ -59,9 +59,9 @@ def test_grade_check_imports_for_the_checks_only_after_its_kernel_is_launched(pr
     seen = []
     original = grader.exercise._warm_up_in_background
 
-    def recording(course, exercise, after=None):
+    def recording(course, exercise, after=None, *rest):
         seen.append(after)
-        return original(course, exercise, after)
+        return original(course, exercise, after, *rest)
 
     monkeypatch.setattr(grader.exercise, "_warm_up_in_background", recording)
     result = invoke("check", str(project / "reference" / "03_tensors.ipynb"), "--course", str(project),
@@ -261,3 +261,15 @@ def test_grade_check_output_is_readable_in_an_80_column_log(project, course, mon
     assert len(message_lines) == 4 and min(len(line.split()) for line in message_lines[:2]) > 5, out
     assert message_lines[-1] == "      Hint: Pass gradient= to backward."
     assert "Points: 0/2 · 0/1 public checks pass" in out and "[failed] lesson (0/2)" in out
+
+
+def test_the_warm_up_imports_torchs_optimizers_only_for_checks_that_make_one(course, tmp_path):
+    from grader.exercise import _takes_reference, _uses_optimizers
+
+    # logistic regression: the public checks write SGD out; the hidden ones (and the reference) use torch.optim
+    assert not _uses_optimizers(course, "logistic_regression", ("public",))
+    assert _uses_optimizers(course, "logistic_regression", ("public", "hidden"))
+    assert _takes_reference("def test_x(student, reference):\n    pass\n")
+    assert _takes_reference("def test_x(student, *, reference=None):\n    pass\n")
+    assert not _takes_reference('"""the reference solution"""\ndef test_x(student):\n    reference = 1\n')
+    assert _takes_reference("def broken(:\n")

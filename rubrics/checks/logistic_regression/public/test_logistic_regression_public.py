@@ -61,19 +61,33 @@ def _lesson_model(x, weight=None, bias=None):
     return torch.sigmoid(torch.nn.functional.linear(x, weight, bias))
 
 
+def _sgd_step(parameters, buffers, lr, momentum):
+    """One step of torch's SGD(parameters, lr=lr, momentum=momentum), the same arithmetic written out: creating an
+    optimizer of torch's optim package imports torch._dynamo (1.3 s of `grade check`, issue 15). The results are
+    bit for bit the package's (tests/test_checks_fairness.py)."""
+    with torch.no_grad():
+        for i, parameter in enumerate(parameters):
+            if buffers[i] is None:
+                buffers[i] = torch.clone(parameter.grad).detach()
+            else:
+                buffers[i].mul_(momentum).add_(parameter.grad, alpha=1)
+            parameter.add_(buffers[i], alpha=-lr)
+
+
 def _simulate(x, y, *, steps=1000, lr=0.01, momentum=0.9, target_acc=0.99, zero_grad=True, stop=True):
-    """The lesson's loop in the trusted process, with optimizer.zero_grad() (zero_grad=False: as printed)."""
+    """The lesson's loop in the trusted process, with optimizer.zero_grad() (zero_grad=False: as printed); its
+    optimizer, SGD with momentum, is `_sgd_step`."""
     weight, bias = (p.clone().requires_grad_(True) for p in _lesson_parameters())
     loss_fn = torch.nn.BCELoss()
-    optimizer = torch.optim.SGD([weight, bias], lr=lr, momentum=momentum)
+    buffers = [None, None]
     losses, acc, iteration = [], 0.0, -1
     for iteration in range(steps):
         y_pred = _lesson_model(x, weight, bias)
         loss = loss_fn(y_pred.squeeze(), y)
-        if zero_grad:
-            optimizer.zero_grad()
+        if zero_grad:  # optimizer.zero_grad(): set_to_none
+            weight.grad, bias.grad = None, None
         loss.backward()
-        optimizer.step()
+        _sgd_step((weight, bias), buffers, lr, momentum)
         losses.append(loss.item())
         acc = (y_pred.ge(0.5).float().squeeze() == y).sum().item() / y.size(0)
         if stop and acc > target_acc:
