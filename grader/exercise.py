@@ -131,6 +131,7 @@ def _warm_up_in_background(course: Course, exercise: str, after: threading.Event
 
 
 def _uses_optimizers(course: Course, exercise: str, visibilities: tuple[str, ...] = ("public", "hidden")) -> bool:
+    """The checks of `visibilities`, or the reference solution when one of them takes it, name torch.optim."""
     checks = {path: path.read_text(encoding="utf-8", errors="replace")
               for visibility in visibilities for path in sorted(course.check_dir(exercise, visibility).glob("*.py"))
               if path.is_file()}

@@ -65,7 +65,7 @@ class KernelSession:
         self._prestart: threading.Thread | None = None
         self._prestart_done = threading.Event()
         self._prestarted = False
-        self.launched = threading.Event()  # set but while a background start has yet to launch its kernel
+        self.launched = threading.Event()  # clear only while a background start has yet to launch its kernel
         self.launched.set()
         self._closing = threading.Event()
         self.clock = WallBudget(limits.notebook_timeout)  # start-up, cells, checks and restarts
