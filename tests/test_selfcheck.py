@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import threading
@@ -38,18 +39,25 @@ def test_the_checks_imports_wait_for_the_kernels_launch(tmp_path, monkeypatch):
     assert "grader_late_import_probe" in sys.modules
 
 
-def test_the_checks_imports_hand_the_gil_over_quickly_and_then_restore_the_interval(tmp_path, monkeypatch):
-    from grader.exercise import WARM_UP_SWITCH_INTERVAL, _import_quietly
+def test_the_checks_imports_hand_over_the_gil_quickly_and_the_cpu_first(tmp_path, monkeypatch):
+    from grader.exercise import WARM_UP_NICENESS, WARM_UP_SWITCH_INTERVAL, _import_quietly
 
-    (tmp_path / "grader_interval_probe.py").write_text("import sys\nSEEN = sys.getswitchinterval()\n",
-                                                       encoding="utf-8")
+    (tmp_path / "grader_interval_probe.py").write_text(
+        "import os, sys, threading\nSEEN = sys.getswitchinterval()\n"
+        "NICE = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "grader_interval_probe", raising=False)
     before = sys.getswitchinterval()
     assert before > WARM_UP_SWITCH_INTERVAL
-    _import_quietly("grader_interval_probe")
+    warm_up = threading.Thread(target=_import_quietly, args=("grader_interval_probe",))  # as run_exercise does
+    warm_up.start()
+    warm_up.join(10)
     assert sys.modules["grader_interval_probe"].SEEN == pytest.approx(WARM_UP_SWITCH_INTERVAL)
     assert sys.getswitchinterval() == before
+    if sys.platform == "linux":  # the warm-up's thread yields the CPU to the kernel; this thread keeps its own
+        nice = os.getpriority(os.PRIO_PROCESS, 0)
+        assert sys.modules["grader_interval_probe"].NICE == min(19, nice + WARM_UP_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == nice
 
 
 @pytest.mark.slow
