@@ -281,3 +281,35 @@ def test_the_warm_up_imports_torchs_optimizers_only_for_checks_that_make_one(cou
     assert _takes_reference("def test_x(student, *, reference=None):\n    pass\n")
     assert not _takes_reference('"""the reference solution"""\ndef test_x(student):\n    reference = 1\n')
     assert _takes_reference("def broken(:\n")
+
+
+def test_grade_check_loads_the_checks_machinery_only_once_its_kernel_is_launched(project, course, monkeypatch):
+    """Until then this process's imports (pytest, ...) would hold the GIL against the launch's thread."""
+    import grader.exercise
+    import grader.kernel
+    from grader.selfcheck import check_notebook
+
+    class Started(Exception):
+        pass
+
+    class FakeKernel:
+        def __init__(self, *args, **kwargs):
+            self.launched = threading.Event()
+
+        def start_in_background(self):
+            threading.Timer(0.3, self.launched.set).start()
+
+        def close(self):
+            pass
+
+    seen = []
+
+    def grade_notebook(nb, exercise, student, files, options, notebook_name=None, kernel=None):
+        seen.append(kernel.launched.is_set())
+        raise Started
+
+    monkeypatch.setattr(grader.kernel, "KernelSession", FakeKernel)
+    monkeypatch.setattr(grader.exercise, "grade_notebook", grade_notebook)
+    with pytest.raises(Started):
+        check_notebook(project / "reference" / "03_tensors.ipynb", course)
+    assert seen == [True]
