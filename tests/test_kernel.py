@@ -291,3 +291,14 @@ def test_a_failed_background_start_still_says_launched(isolation, sandboxes):
         session.start_in_background()
         assert session.launched.wait(60)
         session.run_notebook()
+
+
+def test_a_cold_kernel_starts_without_the_jupyter_debugger_and_looks_launched_as_usual(isolation):
+    # ipykernel imports debugpy at every start, for a debugging frontend a grading kernel never has (issue 15).
+    nb = notebook("import sys\n"
+                  "print(sys.modules.get('debugpy', 'absent') in (None, 'absent'), "
+                  "sys.argv[0].endswith('ipykernel_launcher.py'), sys.argv[1] == '-f', '' in sys.path, "
+                  "sys.path[0] != '')")
+    with KernelSession(nb, [], isolation, FAST, warm=False) as session:  # `grade check`'s kernel
+        executed = session.run_notebook()
+        assert outputs_text(executed.cells[0]).split() == ["True"] * 5
