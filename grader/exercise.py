@@ -72,8 +72,8 @@ def run_exercise(nb: NotebookNode, exercise: str, student: str, files: list[Path
     rest; a worker, while its previous notebook ran); the caller closes it. Without one, a kernel is started
     here and closed before this returns.
     """
-    imports = warm_up.modules_for(options.course, [exercise])
-    warm_up.start(imports)  # while the kernel runs the notebook
+    imports = warm_up.modules_for(options.course, [exercise], options.visibilities)
+    warm_up.start(imports, after=kernel.launched if kernel else None)  # while the kernel runs the notebook
     return _run_exercise(nb, exercise, student, files, options, slot, notebook_name, kernel, imports)
 
 

@@ -107,7 +107,8 @@ def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = Non
         use_shared_factory(options.factory_address, options.limits.torch_threads)
     kernels = WorkerKernels(options, slot)
     kernels.start_next()
-    warm_up.start(warm_up.modules_for(options.course, options.course.rubrics))  # the checks' imports, meanwhile
+    # the checks' own imports, meanwhile
+    warm_up.start(warm_up.modules_for(options.course, options.course.rubrics, options.visibilities))
     return WorkerState(options, slot, phases, kernels)
 
 
@@ -186,7 +187,8 @@ class LocalExecutor:
         """With several workers, start the fork server they come from: its imports (the grader, torch, and
         torch._dynamo for a course that trains) run while the batch is planned and the probe runs."""
         if self.workers > 1:
-            start_fork_server(["grader.jobs", *warm_up.modules_for(options.course, options.course.rubrics)])
+            start_fork_server(["grader.jobs", *warm_up.modules_for(options.course, options.course.rubrics,
+                                                                   options.visibilities)])
 
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
         probe = self.instrumentation

@@ -88,7 +88,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         assert self.sandbox is not None
         kernel_argv = super().format_kernel_cmd(extra_arguments)
-        self._kernel_args = kernel_argv[3:]  # after `python -m ipykernel_launcher`
+        self._kernel_args = kernel_argv[3:]  # after `python -c KERNEL_BOOT`
         return self.sandbox.wrap(kernel_argv, hold=self.factory is not None)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
@@ -136,13 +136,19 @@ def destroy_context(context: zmq.Context, timeout: float = 5.0) -> None:
     closer.join(timeout)
 
 
+# `python -m ipykernel_launcher`, without the Jupyter debugger: ipykernel imports debugpy at every start (0.05-0.2 s
+# of a cold kernel) for a frontend that a grading kernel never has.
+KERNEL_BOOT = ("import runpy, sys; sys.modules['debugpy'] = None; "
+               "runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)")
+
+
 def grader_kernel_spec() -> KernelSpec:
     """The grader's own kernel, whatever kernelspec the notebook names."""
     return KernelSpec(
         argv=[
             sys.executable,
-            "-m",
-            "ipykernel_launcher",
+            "-c",
+            KERNEL_BOOT,
             "-f",
             "{connection_file}",
             "--HistoryManager.enabled=False",

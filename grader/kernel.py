@@ -65,6 +65,8 @@ class KernelSession:
         self._prestart: threading.Thread | None = None
         self._prestart_done = threading.Event()
         self._prestarted = False
+        self.launched = threading.Event()  # clear only while a background start has yet to launch its kernel
+        self.launched.set()
         self._closing = threading.Event()
         self.clock = WallBudget(limits.notebook_timeout)  # start-up, cells, checks and restarts
 
@@ -162,10 +164,14 @@ class KernelSession:
     # -- running the notebook ----------------------------------------------------------------------------
     def start_in_background(self) -> None:
         """Start the kernel (agent included) on a thread, while this process does other work (`grade check`,
-        a worker's next job). Once is enough: a second call only starts the clock."""
+        a worker's next job). Once is enough: a second call only starts the clock.
+
+        `launched` is set once the kernel answers (before the agent's import), or the start failed: CPU-heavy
+        work of this process (importing torch) waits for it, or the GIL starves the launch's many small syscalls."""
         self.clock.start()
         if self._prestart is not None:
             return
+        self.launched.clear()
         self._prestart = threading.Thread(target=self._prestart_kernel, name="grader-kernel-start", daemon=True)
         self._prestart.start()
 
@@ -176,6 +182,7 @@ class KernelSession:
         except Exception:  # run_notebook starts a kernel again, and reports what goes wrong there
             self._prestarted = False
         finally:
+            self.launched.set()
             self._prestart_done.set()
         # bubblewrap's --die-with-parent follows the thread that started it: this one stays until close().
         self._closing.wait()
@@ -217,6 +224,7 @@ class KernelSession:
     async def _ready_kernel(self) -> None:
         await self._stop_kernel()
         await self._start_kernel()
+        self.launched.set()
         # The agent goes in before the student's first cell, so it holds pristine references. Its torch import
         # is start-up (seconds in a cold kernel on a busy machine), not a call: the start-up time limit applies.
         await self._execute_silently(sandboxed.kernel_prelude(), min(max(self.limits.call_timeout,

@@ -88,11 +88,13 @@ def check_notebook(path: Path, course: Course, isolation: str = "auto", exercise
     options = grading_options(course, isolation=isolation, secret=PUBLIC_SECRET, visibilities=("public",),
                               warm_start=False)
     files = _sibling_files(path)
-    # The kernel (and its torch import) starts while this process loads pytest, the checks and its own
+    # The kernel starts first; its torch import runs while this process loads pytest, the checks and its own
     # torch. One notebook: a kernel factory would pay the imports a cold kernel pays, and then fork.
     kernel = KernelSession(nb, files, options.isolation, options.limits, warm=False)
     kernel.start_in_background()
     with kernel:
+        # Importing the checks' machinery (pytest, ...) meanwhile would hold the GIL against the launch's thread.
+        kernel.launched.wait()
         from .exercise import grade_notebook
 
         graded = grade_notebook(nb, exercise, PUBLIC_STUDENT, files, options, notebook_name=path.name,

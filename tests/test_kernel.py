@@ -270,3 +270,35 @@ def test_a_failed_background_start_is_retried_by_the_run(isolation, sandboxes):
         session.run_notebook()
         assert student(session).call("f") == "ran"
     assert sandboxes.on_main_thread == [False, True]  # the failed start in the background, the retry by the run
+
+
+def test_a_background_start_says_launched_once_the_kernel_answers_before_the_agents_import(isolation):
+    # `grade check` holds its own torch import until then: the GIL would starve the launch (issue 15).
+    with KernelSession(notebook("x = 1"), [], isolation, FAST) as session:
+        assert session.launched.is_set()  # no background start: nothing to wait for
+        session.start_in_background()
+        assert not session.launched.is_set()
+        assert session.launched.wait(60)
+        assert session._client is not None and session._client.kc is not None
+        assert not session._prestart_done.is_set()  # the agent (its torch import) still goes in
+        session.run_notebook()
+        assert session.launched.is_set()
+
+
+def test_a_failed_background_start_still_says_launched(isolation, sandboxes):
+    sandboxes.fail_next = 1
+    with KernelSession(notebook("x = 1"), [], isolation, FAST) as session:
+        session.start_in_background()
+        assert session.launched.wait(60)
+        session.run_notebook()
+
+
+def test_a_cold_kernel_starts_without_the_jupyter_debugger_and_looks_launched_as_usual(isolation):
+    # ipykernel imports debugpy at every start, for a debugging frontend a grading kernel never has (issue 15).
+    nb = notebook("import sys\n"
+                  "print(sys.modules.get('debugpy', 'absent') in (None, 'absent'), "
+                  "sys.argv[0].endswith('ipykernel_launcher.py'), sys.argv[1] == '-f', '' in sys.path, "
+                  "sys.path[0] != '')")
+    with KernelSession(nb, [], isolation, FAST, warm=False) as session:  # `grade check`'s kernel
+        executed = session.run_notebook()
+        assert outputs_text(executed.cells[0]).split() == ["True"] * 5

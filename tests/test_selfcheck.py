@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,6 +21,65 @@ from grader.reporters.view import self_check_view
 from grader.selfcheck import SelfCheck, unavailable_checks
 
 from conftest import invoke
+
+
+def test_the_checks_imports_wait_for_the_kernels_launch(tmp_path, monkeypatch):
+    from grader import warm_up
+
+    (tmp_path / "grader_late_import_probe.py").write_text("", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "grader_late_import_probe", raising=False)
+    monkeypatch.setattr(warm_up, "_imported", {})
+    launched = threading.Event()
+    warm_up.start(["grader_late_import_probe"], after=launched)
+    time.sleep(0.2)
+    assert "grader_late_import_probe" not in sys.modules
+    launched.set()
+    warm_up.wait(["grader_late_import_probe"])
+    assert "grader_late_import_probe" in sys.modules
+
+
+def test_the_checks_imports_hand_over_the_gil_quickly_and_the_cpu_first(tmp_path, monkeypatch):
+    from grader import warm_up
+    from grader.warm_up import WARM_UP_NICENESS, WARM_UP_SWITCH_INTERVAL
+
+    monkeypatch.setattr(warm_up, "_imported", {})
+    (tmp_path / "grader_interval_probe.py").write_text(
+        "import os, sys, threading\nSEEN = sys.getswitchinterval()\n"
+        "NICE = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "grader_interval_probe", raising=False)
+    before = sys.getswitchinterval()
+    assert before > WARM_UP_SWITCH_INTERVAL
+    warm_up.start(["grader_interval_probe"])  # as run_exercise does
+    warm_up.wait(["grader_interval_probe"])
+    deadline = time.monotonic() + 5
+    while sys.getswitchinterval() != before and time.monotonic() < deadline:  # restored just after the import
+        time.sleep(0.01)
+    assert sys.modules["grader_interval_probe"].SEEN == pytest.approx(WARM_UP_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+    if sys.platform == "linux":  # the warm-up's thread yields the CPU to the kernel; this thread keeps its own
+        nice = os.getpriority(os.PRIO_PROCESS, 0)
+        assert sys.modules["grader_interval_probe"].NICE == min(19, nice + WARM_UP_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == nice
+
+
+@pytest.mark.slow
+def test_grade_check_imports_for_the_checks_only_after_its_kernel_is_launched(project, isolation, monkeypatch):
+    from grader import warm_up
+
+    seen = []
+    original = warm_up.start
+
+    def recording(modules, after=None):
+        seen.append(after)
+        return original(modules, after)
+
+    monkeypatch.setattr(warm_up, "start", recording)
+    result = invoke("check", str(project / "reference" / "03_tensors.ipynb"), "--course", str(project),
+                    "--isolation", isolation.requested)
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and isinstance(seen[0], threading.Event) and seen[0].is_set()
 
 
 def lr_result() -> ExerciseResult:
@@ -210,3 +273,50 @@ def test_grade_check_output_is_readable_in_an_80_column_log(project, course, mon
     assert len(message_lines) == 4 and min(len(line.split()) for line in message_lines[:2]) > 5, out
     assert message_lines[-1] == "      Hint: Pass gradient= to backward."
     assert "Points: 0/2 · 0/1 public checks pass" in out and "[failed] lesson (0/2)" in out
+
+
+def test_the_warm_up_imports_torchs_optimizers_only_for_checks_that_make_one(course, tmp_path):
+    from grader.warm_up import _takes_reference, modules_for
+
+    # logistic regression: the public checks write SGD out; the hidden ones (and the reference) use torch.optim
+    assert modules_for(course, ["logistic_regression"], ("public",)) == ["torch"]
+    assert modules_for(course, ["logistic_regression"], ("public", "hidden")) == ["torch", "torch._dynamo"]
+    assert _takes_reference("def test_x(student, reference):\n    pass\n")
+    assert _takes_reference("def test_x(student, *, reference=None):\n    pass\n")
+    assert not _takes_reference('"""the reference solution"""\ndef test_x(student):\n    reference = 1\n')
+    assert _takes_reference("def broken(:\n")
+
+
+def test_grade_check_loads_the_checks_machinery_only_once_its_kernel_is_launched(project, course, monkeypatch):
+    """Until then this process's imports (pytest, ...) would hold the GIL against the launch's thread."""
+    import grader.exercise
+    import grader.kernel
+    from grader.selfcheck import check_notebook
+
+    class Started(Exception):
+        pass
+
+    class FakeKernel:
+        def __init__(self, *args, **kwargs):
+            self.launched = threading.Event()
+
+        def start_in_background(self):
+            threading.Timer(0.3, self.launched.set).start()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    seen = []
+
+    def grade_notebook(nb, exercise, student, files, options, notebook_name=None, kernel=None):
+        seen.append(kernel.launched.is_set())
+        raise Started
+
+    monkeypatch.setattr(grader.kernel, "KernelSession", FakeKernel)
+    monkeypatch.setattr(grader.exercise, "grade_notebook", grade_notebook)
+    with pytest.raises(Started):
+        check_notebook(project / "reference" / "03_tensors.ipynb", course)
+    assert seen == [True]
