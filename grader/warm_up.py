@@ -11,6 +11,7 @@ deadlock).
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import os
 import sys
@@ -76,6 +77,7 @@ def _uses_optimizers(course: Course, exercise: str, visibilities: tuple[str, ...
     return any("torch.optim" in source for source in checks.values())
 
 
+@functools.lru_cache(maxsize=256)  # asked for every notebook graded: parsing a check file each time cost ~35 ms
 def _takes_reference(source: str) -> bool:
     """A check in `source` takes the `reference` fixture (grader/plugin.py): the reference then runs here too."""
     try:

@@ -81,12 +81,12 @@ def test_a_cell_draws_at_most_its_share_of_figures_and_says_how_many_were_not_dr
     nb = notebook(SPY, TRAIN, "train(400)", "train(41)")
     with KernelSession(nb, [], isolation, LIMITS) as session:
         executed = session.run_notebook()
-        assert images(executed.cells[2]) == 8
+        assert images(executed.cells[2]) == 4
         notes = [out.get("text", "") for out in executed.cells[2].outputs if out.get("name") == "stderr"]
-        assert any("12 more figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert any("16 more figure(s) of this cell were not drawn" in text for text in notes), notes
         assert images(executed.cells[3]) == 3, "the next cell has its own share"
         # The inline backend draws a figure twice (tight bounding box, then pixels); 23 drawn would be 46.
-        assert StudentSession(session, executed).variable("spent")["draws"] <= 2 * 11
+        assert StudentSession(session, executed).variable("spent")["draws"] <= 2 * 7
 
 
 FIGURES = """
@@ -127,11 +127,11 @@ def test_a_call_plotting_every_few_steps_reuses_one_figure_and_leaves_none_open(
 
 
 def test_past_its_share_a_top_level_cell_plots_on_one_reused_figure(isolation):
-    """The lesson's loop at top level: 20 plots, 8 drawn; the other 12 reuse one emptied figure undrawn."""
+    """The lesson's loop at top level: 20 plots, 4 drawn; the other 16 reuse one emptied figure undrawn."""
     nb = notebook(SPY, TRAIN, FIGURES, "before = figures_made()\ntrain(400)\nmade = figures_made() - before")
     with KernelSession(nb, [], isolation, LIMITS) as session:
         executed = session.run_notebook()
-        assert images(executed.cells[3]) == 8
+        assert images(executed.cells[3]) == 4
         notes = [out.get("text", "") for out in executed.cells[3].outputs if out.get("name") == "stderr"]
-        assert any("12 more figure(s) of this cell were not drawn" in text for text in notes), notes
-        assert StudentSession(session, executed).variable("made") == 9, "8 drawn, then one reused for the rest"
+        assert any("16 more figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert StudentSession(session, executed).variable("made") == 5, "4 drawn, then one reused for the rest"

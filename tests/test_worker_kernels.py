@@ -188,7 +188,7 @@ def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation
     done = threading.Event()
     seen: list[bool] = []
 
-    def slow_imports(*names):
+    def slow_imports(names, after):
         time.sleep(1.5)
         done.set()
         for name in names:
@@ -201,7 +201,7 @@ def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation
         return run_checks(dirs, plugin)
 
     monkeypatch.setattr(warm_up, "_imported", {})
-    monkeypatch.setattr(warm_up, "modules_for", lambda course, exercises: ["a_module_not_imported_yet"])
+    monkeypatch.setattr(warm_up, "modules_for", lambda course, exercises, visibilities: ["a_module_not_imported_yet"])
     monkeypatch.setattr(warm_up, "_import_in_order", slow_imports)
     monkeypatch.setattr(exercise, "run_checks", recording)
     course = load_course(mini_course)
