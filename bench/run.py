@@ -143,7 +143,7 @@ def as_grade_runs(batch: Path, out: Path, options: GradingOptions, workers: int,
     close_factories()  # a fresh `grade` process has no kernel factory yet, nor a fork server for its workers
     stop_fork_server()
     start = time.monotonic()
-    LocalExecutor(workers).prepare(options)  # as grade_batch does, before the probe
+    LocalExecutor(workers).prepare(options, notebooks)  # as grade_batch does, before the probe
     line = probe_line(options.isolation, options.limits, options.warm_start, workers, notebooks)
     _, jobs = grade(batch, out, options, workers, use_cache=False)
     return time.monotonic() - start, line, jobs
@@ -376,7 +376,7 @@ def main() -> None:
         options = GradingOptions(course, resolve_isolation(args.isolation), Limits(torch_threads=args.torch_threads),
                                  SECRET)
         start = time.monotonic()
-        LocalExecutor(args.workers).prepare(options)  # as grade_batch does, before the probe
+        LocalExecutor(args.workers).prepare(options, len(notebooks))  # as grade_batch does, before the probe
         line = probe_line(options.isolation, options.limits, True, args.workers, len(notebooks))
         probe_wall = time.monotonic() - start
         warm_on = line.startswith("kernels: warm start on")

@@ -247,8 +247,8 @@ def grade_batch(root: Path, out_dir: Path, options: GradingOptions,
                  f"{layout.student_dir(student).relative_to(layout.root)}/")
         layout.record_students([s.student for s in submissions])
         context = lms_context(layout.intake_dir(), course, lms_inputs)
-        if submissions:
-            executor.prepare(options)  # in the background, while the probe runs (`on_start`) and jobs are planned
+        if submissions:  # in the background, while the probe runs (`on_start`) and the jobs are planned
+            executor.prepare(options, len(submissions) * len(course.rubrics))
         if on_start:
             on_start(len(submissions))
         cache = ResultCache(layout, enabled=use_cache)

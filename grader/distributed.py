@@ -224,7 +224,7 @@ class DaskExecutor:
     def close(self) -> None:
         self.client.close()
 
-    def prepare(self, options: GradingOptions) -> None:
+    def prepare(self, options: GradingOptions, notebooks: int) -> None:
         """Nothing to get ready here: the workers are the cluster's."""
 
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:

@@ -78,8 +78,8 @@ class Instrumentation:
 class JobExecutor(Protocol):
     """Runs notebook jobs somewhere and writes nothing."""
 
-    def prepare(self, options: GradingOptions) -> None:
-        """Get ready for jobs in the background (called once before the batch's first job is known)."""
+    def prepare(self, options: GradingOptions, notebooks: int) -> None:
+        """Get ready, in the background, for up to `notebooks` jobs (called before the batch's jobs are known)."""
         ...
 
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:
@@ -183,10 +183,10 @@ class LocalExecutor:
         self.workers = workers
         self.instrumentation = instrumentation or Instrumentation()
 
-    def prepare(self, options: GradingOptions) -> None:
-        """With several workers, start the fork server they come from: its imports (the grader, torch, and
-        torch._dynamo for a course that trains) run while the batch is planned and the probe runs."""
-        if self.workers > 1:
+    def prepare(self, options: GradingOptions, notebooks: int) -> None:
+        """With several workers to come, start the fork server they come from: its imports (the grader, torch,
+        and torch._dynamo for a course that trains) run while the batch is planned and the probe runs."""
+        if min(self.workers, notebooks) > 1:
             start_fork_server(["grader.jobs", *warm_up.modules_for(options.course, options.course.rubrics,
                                                                    options.visibilities)])
 

@@ -20,7 +20,7 @@ from minicourse import make_batch, make_course
 class PassingExecutor:
     """Every job 'runs' at once: every check of its exercise passes; answers are read from the notebook."""
 
-    def prepare(self, options: GradingOptions) -> None:
+    def prepare(self, options: GradingOptions, notebooks: int) -> None:
         pass
 
     def run(self, jobs: list[NotebookJob], options: GradingOptions) -> Iterator[JobResult]:

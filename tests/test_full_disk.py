@@ -76,7 +76,7 @@ class FakeExecutor:
         self.hog, self.hog_bytes, self.after_first = hog, hog_bytes, after_first
         self.ran: list[tuple[str, str]] = []
 
-    def prepare(self, options):
+    def prepare(self, options, notebooks):
         pass
 
     def run(self, jobs, options):

@@ -40,7 +40,7 @@ class FakeExecutor:
     def __init__(self) -> None:
         self.jobs: list[NotebookJob] = []
 
-    def prepare(self, options):
+    def prepare(self, options, notebooks):
         pass
 
     def run(self, jobs, options):

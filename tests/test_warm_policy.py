@@ -79,3 +79,18 @@ def test_with_several_workers_the_probe_still_proves_the_factory_preloads(monkey
     started.clear()
     line = probe.probe_line(isolation, Limits(torch_threads=1), warm=True, workers=2, notebooks=0)
     assert not started and line.startswith("kernels: cold start (a single notebook")
+
+
+def test_the_local_executor_starts_its_workers_fork_server_only_for_several_workers(monkeypatch, course):
+    from grader.options import GradingOptions
+    from grader.sandbox import Limits, resolve_isolation
+
+    started = []
+    monkeypatch.setattr(jobs, "start_fork_server", started.append)
+    options = GradingOptions(course, resolve_isolation("none"), Limits(torch_threads=1), b"s")
+    jobs.LocalExecutor(2).prepare(options, notebooks=1)  # one notebook: it runs in this process
+    jobs.LocalExecutor(1).prepare(options, notebooks=9)
+    assert started == []
+    jobs.LocalExecutor(2).prepare(options, notebooks=3)
+    # the grader, torch, and torch._dynamo (this course's logistic regression trains with torch.optim)
+    assert started == [["grader.jobs", "torch", "torch._dynamo"]]
