@@ -29,7 +29,7 @@ from .worker_kernels import WorkerKernels
 from .messages import msg, verbatim
 from .models import ExerciseRun
 from .options import GradingOptions
-from .pool import WorkerPool, more_jobs_expected, start_fork_server, stop_requested
+from .pool import WorkerPool, jobs_to_come, start_fork_server, stop_requested
 from .warm import lend_factory, use_shared_factory, warm_pays_off, warm_start_problem
 
 Phases = Callable[[], dict[str, float]]
@@ -106,7 +106,7 @@ def setup_worker(options: GradingOptions, slot: int, phases: Phases | None = Non
     if options.warm_start and options.factory_address:
         use_shared_factory(options.factory_address, options.limits.torch_threads)
     kernels = WorkerKernels(options, slot)
-    kernels.start_next()
+    kernels.start_ahead(1)
     # the checks' own imports, meanwhile
     warm_up.start(warm_up.modules_for(options.course, options.course.rubrics, options.visibilities))
     return WorkerState(options, slot, phases, kernels)
@@ -137,14 +137,13 @@ def run_job(state: WorkerState, job: NotebookJob) -> JobResult:
 def execute_job(state: WorkerState, job: NotebookJob) -> tuple[ExerciseRun, NotebookNode | None]:
     """Run one notebook and its checks; returns the run and the executed notebook. Writes nothing.
 
-    Its kernel is the one started while the previous job ran, if any; when more jobs are coming, the next one's
-    kernel starts now, while this notebook runs; this one's is closed on a thread (grader/worker_kernels.py)."""
+    Its kernel is one started while earlier jobs ran, if any; kernels for the jobs likely to come this worker's
+    way start now, while this notebook runs; this one's is closed on a thread (grader/worker_kernels.py)."""
     kernel = None
     try:
         if state.kernels is not None:
             kernel = state.kernels.take(job.notebook, list(job.files))
-            if more_jobs_expected():
-                state.kernels.start_next()
+            state.kernels.start_ahead(jobs_to_come())
         return run_exercise(job.notebook, job.exercise, job.student, list(job.files), state.options,
                             slot=state.slot, notebook_name=job.notebook_name, kernel=kernel)
     except GraderError as exc:

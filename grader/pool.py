@@ -17,8 +17,8 @@ process that started it does).
 
 With one worker, jobs run in the calling process: nothing to spawn, and Ctrl-C unwinds the same way.
 
-A worker learns with each job whether another job will surely come its way (`more_jobs_expected`), so that it
-can prepare for it (grader/worker_kernels.py); `teardown` undoes what it prepared when it stops.
+A worker learns with each job how many more are likely to come its way (`jobs_to_come`), so that it can
+prepare for them (grader/worker_kernels.py); `teardown` undoes what it prepared when it stops.
 """
 
 from __future__ import annotations
@@ -101,10 +101,10 @@ class WorkerPool:
             for worker in list(self._running):
                 if worker.job is None and pending:
                     worker.job = pending.popleft()
-                    # More jobs than the other busy workers will take: this one surely gets another.
+                    # The jobs waiting beyond one for each other busy worker: this one's to come, at the pace so far.
                     others = sum(1 for w in self._running if w is not worker and w.job is not None)
                     try:
-                        worker.conn.send((*worker.job, len(pending) > others))
+                        worker.conn.send((*worker.job, max(0, len(pending) - others)))
                     except (OSError, ValueError):  # it died while idle: this job is lost with it
                         yield self._collect(worker)
             busy = [w for w in self._running if w.job is not None]
@@ -151,9 +151,9 @@ class WorkerPool:
                 self._initializer()
             self._inline_state = self._setup(self._setup_arg, 0)
             self._inline_ready = True
-        global _more_jobs
+        global _jobs_to_come
         for index, job in enumerate(jobs):
-            _more_jobs = index + 1 < len(jobs)
+            _jobs_to_come = len(jobs) - index - 1
             try:
                 result = self._work(self._inline_state, job)
             except Exception as exc:  # `work` handles the expected failures; this is a grader bug
@@ -211,7 +211,7 @@ def start_fork_server(preload: list[str]) -> None:
 # -- inside a worker ---------------------------------------------------------------------------------------
 def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slot: int, parent_pid: int,
                  initializer: Callable[[], None] | None, teardown: Teardown | None) -> None:
-    global _more_jobs
+    global _jobs_to_come
     signal.signal(signal.SIGINT, _ignore)  # Ctrl-C is the parent's; a handler (not SIG_IGN) is not inherited
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent(parent_pid)
@@ -227,7 +227,7 @@ def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slo
                 return
             if item is None:
                 return
-            job_id, job, _more_jobs = item
+            job_id, job, _jobs_to_come = item
             try:
                 reply = ("done", work(state, job))
             except Exception as exc:  # `work` handles the expected failures; this is a grader bug
@@ -258,13 +258,13 @@ def _tear_down(teardown: Teardown | None, state: Any) -> None:
 
 
 _stopping = False
-_more_jobs = False
+_jobs_to_come = 0
 
 
-def more_jobs_expected() -> bool:
-    """In a worker: True when, as it got its current job, more jobs were waiting than the other busy workers
-    would take (so this worker gets another one whatever finishes first)."""
-    return _more_jobs
+def jobs_to_come() -> int:
+    """In a worker: how many more jobs are likely to come its way, as it got its current one (the jobs waiting
+    then, less one for each other busy worker; 0 when it may well get none)."""
+    return _jobs_to_come
 
 
 def stop_requested() -> bool:

@@ -1,9 +1,10 @@
-"""A worker's kernels: the next job's started while the current notebook runs, the last one closed behind it.
+"""A worker's kernels: the next jobs' started while the current notebook runs, the last one closed behind it.
 
 Starting a kernel (bubblewrap, the fork or the imports, ipykernel, the agent) and closing it (shutdown, the
 sandbox's cleanup) are most of what a notebook costs besides the student's cells and the checks. A worker
-starts its first kernel as it starts, and, while more jobs are coming, the next job's kernel when it takes a
-job; a finished notebook's kernel is closed on a thread while the worker goes on.
+starts its first kernel as it starts and, when it takes a job, kernels for the jobs likely to come its way, up
+to KERNELS_AHEAD (two: a short notebook takes less time than a kernel's start, so the one after it would wait);
+a finished notebook's kernel is closed on a thread while the worker goes on.
 
 A kernel started ahead is nobody's until a job adopts it: it runs in a sandbox of its own (its own uid and
 working tree, empty until `KernelSession.adopt` copies that student's files in), from the same factory or
@@ -13,6 +14,7 @@ command as any kernel, and no student code has run in it. Its notebook time limi
 from __future__ import annotations
 
 import threading
+from collections import deque
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -21,19 +23,22 @@ from .kernel import KernelSession
 from .options import GradingOptions
 
 
+KERNELS_AHEAD = 2
+
+
 class WorkerKernels:
-    """One worker's kernels (its sandbox `slot`): at most one started ahead, any number being closed."""
+    """One worker's kernels (its sandbox `slot`): up to KERNELS_AHEAD started ahead, any number being closed."""
 
     def __init__(self, options: GradingOptions, slot: int) -> None:
         self.options = options
         self.slot = slot
-        self._next: KernelSession | None = None
+        self._ahead: deque[KernelSession] = deque()
         self._closing: list[threading.Thread] = []
 
     def take(self, notebook: NotebookNode, files: list[Path]) -> KernelSession:
         """The kernel for this notebook, starting: the one started ahead if any (given the notebook), else a
         new one. The caller hands it back with `release`."""
-        kernel, self._next = self._next, None
+        kernel = self._ahead.popleft() if self._ahead else None
         if kernel is None:
             kernel = KernelSession(notebook, files, self.options.isolation, self.options.limits, slot=self.slot,
                                    warm=self.options.warm_start)
@@ -46,16 +51,16 @@ class WorkerKernels:
         kernel.start_in_background()  # for a kernel started ahead, only its clock starts
         return kernel
 
-    def start_next(self) -> None:
-        """Start the next job's kernel now, unless one is waiting already."""
-        if self._next is None:
-            self._next = KernelSession.ahead(self.options.isolation, self.options.limits, slot=self.slot,
-                                             warm=self.options.warm_start)
+    def start_ahead(self, jobs: int = 1) -> None:
+        """Have kernels started for the next `jobs` jobs (up to KERNELS_AHEAD), counting those waiting already."""
+        while len(self._ahead) < min(jobs, KERNELS_AHEAD):
+            self._ahead.append(KernelSession.ahead(self.options.isolation, self.options.limits, slot=self.slot,
+                                                   warm=self.options.warm_start))
 
     @property
-    def waiting(self) -> bool:
-        """True while a kernel started ahead waits for its job."""
-        return self._next is not None
+    def waiting(self) -> int:
+        """How many kernels started ahead wait for their jobs."""
+        return len(self._ahead)
 
     def release(self, kernel: KernelSession) -> None:
         """Close a finished notebook's kernel on a thread: the worker goes on with its next job meanwhile."""
@@ -65,10 +70,9 @@ class WorkerKernels:
         self._closing.append(thread)
 
     def close(self) -> None:
-        """Stop a kernel no job came for, and wait until every released kernel is closed."""
-        kernel, self._next = self._next, None
-        if kernel is not None:
-            kernel.close()
+        """Stop the kernels no job came for, and wait until every released kernel is closed."""
+        while self._ahead:
+            self._ahead.popleft().close()
         for thread in self._closing:
             thread.join()
         self._closing.clear()

@@ -7,7 +7,7 @@ import time
 
 from pathlib import Path
 
-from grader.pool import WorkerPool, default_torch_threads, default_workers, more_jobs_expected
+from grader.pool import WorkerPool, default_torch_threads, default_workers, jobs_to_come
 
 
 def setup(tag: str, slot: int) -> tuple[str, int]:
@@ -31,7 +31,7 @@ def lost(job: tuple[str, int], reason: str) -> tuple[str, str]:
 
 def work_noting_more(state: tuple[str, int], job: int) -> tuple[int, bool]:
     time.sleep(0.05)
-    return job, more_jobs_expected()
+    return job, jobs_to_come()
 
 
 def teardown(state: tuple[str, int]) -> None:
@@ -78,15 +78,14 @@ def test_default_thread_budget_does_not_oversubscribe():
     assert default_torch_threads(cores * 4) == 1
 
 
-def test_a_worker_knows_whether_more_jobs_are_coming_and_is_torn_down_when_it_stops(tmp_path):
+def test_a_worker_knows_how_many_jobs_are_likely_to_come_and_is_torn_down_when_it_stops(tmp_path):
     with WorkerPool(2, setup, str(tmp_path), work_noting_more, lost, teardown=teardown) as pool:
         results = list(pool.map_unordered(range(5)))
         pids = {p.process.pid for p in pool._running}
     more = dict(results)
     assert sorted(more) == list(range(5))
-    # each job learns whether more jobs were waiting than the other busy worker would take: the last two
-    # (one job left, one other worker busy; none left) hear no
-    assert [more[job] for job in range(5)] == [True, True, True, False, False]
+    # each job learns how many jobs were waiting beyond one for the other busy worker (none busy at the first)
+    assert [more[job] for job in range(5)] == [4, 2, 1, 0, 0]
     assert sorted(path.name.split("-")[0] for path in tmp_path.iterdir()) == sorted(map(str, pids))
 
 
@@ -94,7 +93,7 @@ def test_one_worker_in_this_process_is_told_about_the_jobs_to_come_and_torn_down
     with WorkerPool(1, setup, str(tmp_path), work_noting_more, lost, teardown=teardown) as pool:
         results = list(pool.map_unordered(range(3)))
         assert not any(tmp_path.iterdir())  # not before the pool closes
-    assert results == [(0, True), (1, True), (2, False)]
+    assert results == [(0, 2), (1, 1), (2, 0)]
     assert [path.name for path in tmp_path.iterdir()] == [f"{os.getpid()}-0"]
 
 

@@ -113,7 +113,7 @@ def test_a_worker_starts_each_next_kernel_ahead_and_none_it_does_not_need(mini_c
     course = load_course(mini_course)
     options = grading_options(course, isolation=isolation, secret=b"s", warm_start=False)
     jobs = []
-    for i in range(3):
+    for i in range(4):
         extra = tmp_path / f"s{i}" / f"data{i}.txt"
         extra.parent.mkdir()
         extra.write_text(str(i))
@@ -121,25 +121,36 @@ def test_a_worker_starts_each_next_kernel_ahead_and_none_it_does_not_need(mini_c
         nb.cells.insert(0, nbformat.v4.new_code_cell(LIST_HOME))
         jobs.append(NotebookJob(f"s{i}", "alpha", nb, "alpha.ipynb", (extra,)))
     results = list(grade_notebooks(jobs, options, workers=1))  # in this process, as one worker would
-    assert [r.run.status for r in results] == ["graded"] * 3
-    assert all(o.status == "passed" for r in results for o in r.run.outcomes), [(o.check_id, o.status, o.detail[-1500:]) for r in results for o in r.run.outcomes if o.status != "passed"]
+    assert [r.run.status for r in results] == ["graded"] * 4
+    failed = [(o.check_id, o.status, o.detail[-1500:]) for r in results for o in r.run.outcomes if o.status != "passed"]
+    assert failed == []
     for i, result in enumerate(results):
         executed = nbformat.reads(result.executed, as_version=4)
         assert printed(executed, 0).strip() == f"['data{i}.txt']"
-    # three kernels for three notebooks, every one started on a thread (the next one while a notebook ran),
-    # and closed (behind the worker, on a thread) by the time the worker is done
-    assert len(sandboxes.made) == 3 and not any(sandboxes.on_main_thread)
+    # four kernels for four notebooks (the first as the worker started, then up to two ahead for the jobs to
+    # come, none past the last), every one started on a thread, and closed (behind the worker, on a thread) by
+    # the time the worker is done
+    assert len(sandboxes.made) == 4 and not any(sandboxes.on_main_thread)
     assert not any(sandbox.root.exists() for sandbox in sandboxes.made)
     assert not any(t.name in ("grader-kernel-close", "grader-kernel-start") and t.is_alive()
                    for t in threading.enumerate())
 
 
+def test_a_worker_keeps_at_most_two_kernels_ahead(course, isolation, monkeypatch):
+    started = []
+    monkeypatch.setattr(KernelSession, "ahead", classmethod(lambda cls, *args, **kwargs: started.append(1) or object()))
+    kernels = WorkerKernels(grading_options(course, isolation=isolation), slot=0)
+    kernels.start_ahead(5)
+    kernels.start_ahead(1)
+    assert len(started) == 2 and kernels.waiting == 2
+
+
 def test_a_kernel_no_job_came_for_is_shut_down_with_its_worker(course, isolation):
     options = grading_options(course, isolation=isolation, warm_start=False)
     kernels = WorkerKernels(options, slot=0)
-    kernels.start_next()
-    assert kernels.waiting
-    waiting = kernels._next
+    kernels.start_ahead(1)
+    assert kernels.waiting == 1
+    waiting = kernels._ahead[0]
     assert waiting is not None
     waiting._join_prestart()
     assert waiting._sandbox is not None
@@ -207,8 +218,8 @@ def test_the_checks_start_once_the_warm_up_import_is_done(mini_course, isolation
     course = load_course(mini_course)
     options = grading_options(course, isolation=isolation, secret=b"s", warm_start=False)
     kernels = WorkerKernels(options, slot=0)
-    kernels.start_next()
-    kernels._next._join_prestart()  # the kernel is ready before the job: the notebook takes a moment
+    kernels.start_ahead(1)
+    kernels._ahead[0]._join_prestart()  # the kernel is ready before the job: the notebook takes a moment
     nb = nbformat.read(mini_course / "reference" / "alpha.ipynb", as_version=4)
     kernel = kernels.take(nb, [])
     try:
@@ -225,7 +236,7 @@ def test_a_worker_starts_the_checks_imports_as_it_starts(course, isolation, monk
 
     started: list[list[str]] = []
     monkeypatch.setattr(warm_up, "start", started.append)
-    monkeypatch.setattr(jobs.WorkerKernels, "start_next", lambda self: None)
+    monkeypatch.setattr(jobs.WorkerKernels, "start_ahead", lambda self, jobs=1: None)
     jobs.setup_worker(grading_options(course, isolation=isolation), slot=0)
     # every exercise's checks need torch; logistic regression's train with torch.optim (torch._dynamo)
     assert started == [["torch", "torch._dynamo"]]
