@@ -166,7 +166,7 @@ class WorkerPool:
         process = self._context.Process(
             target=_worker_main, name=f"grader-worker-{slot}", daemon=True,
             args=(child, self._setup, self._setup_arg, self._work, slot, os.getpid(), self._initializer,
-                  self._teardown))
+                  self._teardown, dict(os.environ)))
         process.start()
         child.close()
         return _Worker(process, parent, slot)
@@ -210,8 +210,13 @@ def start_fork_server(preload: list[str]) -> None:
 
 # -- inside a worker ---------------------------------------------------------------------------------------
 def _worker_main(conn: Connection, setup: Setup, setup_arg: Any, work: Work, slot: int, parent_pid: int,
-                 initializer: Callable[[], None] | None, teardown: Teardown | None) -> None:
+                 initializer: Callable[[], None] | None, teardown: Teardown | None,
+                 environment: dict[str, str]) -> None:
     global _jobs_to_come
+    # A forked worker has the fork server's environment, as it was when the server started: it gets the
+    # environment its parent has now, as a spawned worker would.
+    os.environ.clear()
+    os.environ.update(environment)
     signal.signal(signal.SIGINT, _ignore)  # Ctrl-C is the parent's; a handler (not SIG_IGN) is not inherited
     signal.signal(signal.SIGTERM, _interrupt)
     _die_with_parent(parent_pid)
