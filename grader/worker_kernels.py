@@ -2,9 +2,10 @@
 
 Starting a kernel (bubblewrap, the fork or the imports, ipykernel, the agent) and closing it (shutdown, the
 sandbox's cleanup) are most of what a notebook costs besides the student's cells and the checks. A worker
-starts its first kernel as it starts and, when it takes a job, kernels for the jobs likely to come its way, up
-to KERNELS_AHEAD (two: a short notebook takes less time than a kernel's start, so the one after it would wait);
-a finished notebook's kernel is closed on a thread while the worker goes on.
+starts its first kernel as it starts and, when it takes a job, kernels for the jobs likely to come its way: up
+to two forked ones (a short notebook takes less time than a kernel's start, so the one after it would wait), or
+one cold one (a cold kernel holds its own torch, hundreds of MiB). A finished notebook's kernel is closed on a
+thread while the worker goes on.
 
 A kernel started ahead is nobody's until a job adopts it: it runs in a sandbox of its own (its own uid and
 working tree, empty until `KernelSession.adopt` copies that student's files in), from the same factory or
@@ -21,17 +22,20 @@ from nbformat import NotebookNode
 
 from .kernel import KernelSession
 from .options import GradingOptions
+from .warm import warm_start_problem
 
-
-KERNELS_AHEAD = 2
+WARM_KERNELS_AHEAD = 2
+COLD_KERNELS_AHEAD = 1
 
 
 class WorkerKernels:
-    """One worker's kernels (its sandbox `slot`): up to KERNELS_AHEAD started ahead, any number being closed."""
+    """One worker's kernels (its sandbox `slot`): up to `depth` started ahead, any number being closed."""
 
     def __init__(self, options: GradingOptions, slot: int) -> None:
         self.options = options
         self.slot = slot
+        warm = options.warm_start and warm_start_problem(options.isolation) is None
+        self.depth = WARM_KERNELS_AHEAD if warm else COLD_KERNELS_AHEAD
         self._ahead: deque[KernelSession] = deque()
         self._closing: list[threading.Thread] = []
 
@@ -52,8 +56,8 @@ class WorkerKernels:
         return kernel
 
     def start_ahead(self, jobs: int = 1) -> None:
-        """Have kernels started for the next `jobs` jobs (up to KERNELS_AHEAD), counting those waiting already."""
-        while len(self._ahead) < min(jobs, KERNELS_AHEAD):
+        """Have kernels started for the next `jobs` jobs (up to `depth`), counting those waiting already."""
+        while len(self._ahead) < min(jobs, self.depth):
             self._ahead.append(KernelSession.ahead(self.options.isolation, self.options.limits, slot=self.slot,
                                                    warm=self.options.warm_start))
 

@@ -15,6 +15,7 @@ from grader import sandboxed
 from grader.course import load_course
 from grader.jobs import NotebookJob, grade_notebooks
 from grader.kernel import KernelSession
+from grader import worker_kernels
 from grader.worker_kernels import WorkerKernels
 from grader.options import grading_options
 from grader.sandbox import OWNER_FILE, SANDBOX_PARENT, Limits
@@ -127,22 +128,26 @@ def test_a_worker_starts_each_next_kernel_ahead_and_none_it_does_not_need(mini_c
     for i, result in enumerate(results):
         executed = nbformat.reads(result.executed, as_version=4)
         assert printed(executed, 0).strip() == f"['data{i}.txt']"
-    # four kernels for four notebooks (the first as the worker started, then up to two ahead for the jobs to
-    # come, none past the last), every one started on a thread, and closed (behind the worker, on a thread) by
-    # the time the worker is done
+    # four kernels for four notebooks (the first as the worker started, then ahead for the jobs to come, none
+    # past the last), every one started on a thread, and closed (behind the worker, on a thread) by the time
+    # the worker is done
     assert len(sandboxes.made) == 4 and not any(sandboxes.on_main_thread)
     assert not any(sandbox.root.exists() for sandbox in sandboxes.made)
     assert not any(t.name in ("grader-kernel-close", "grader-kernel-start") and t.is_alive()
                    for t in threading.enumerate())
 
 
-def test_a_worker_keeps_at_most_two_kernels_ahead(course, isolation, monkeypatch):
+def test_a_worker_keeps_two_forked_kernels_ahead_at_most_and_one_cold_one(course, isolation, monkeypatch):
     started = []
     monkeypatch.setattr(KernelSession, "ahead", classmethod(lambda cls, *args, **kwargs: started.append(1) or object()))
+    monkeypatch.setattr(worker_kernels, "warm_start_problem", lambda isolation: None)
     kernels = WorkerKernels(grading_options(course, isolation=isolation), slot=0)
     kernels.start_ahead(5)
     kernels.start_ahead(1)
     assert len(started) == 2 and kernels.waiting == 2
+    cold = WorkerKernels(grading_options(course, isolation=isolation, warm_start=False), slot=0)
+    cold.start_ahead(5)
+    assert len(started) == 3 and cold.waiting == 1
 
 
 def test_a_kernel_no_job_came_for_is_shut_down_with_its_worker(course, isolation):
