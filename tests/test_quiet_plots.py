@@ -1,4 +1,5 @@
-"""In a grading kernel, plt.pause never sleeps and the grader's calls draw no figures; top-level plots stay."""
+"""In a grading kernel, plt.pause never sleeps and the grader's calls draw no figures; top-level plots stay, but
+not a loop's frames."""
 
 from __future__ import annotations
 
@@ -53,14 +54,14 @@ def images(cell) -> int:
 
 
 def test_pause_never_sleeps_calls_draw_nothing_and_top_level_plots_remain(isolation):
-    nb = notebook(SPY, TRAIN, "train(41)\nafter_top_level = dict(spent)")
+    nb = notebook(SPY, TRAIN, "train(21)", "after_top_level = dict(spent)")
     with KernelSession(nb, [], isolation, LIMITS) as session:
         executed = session.run_notebook()
         student = StudentSession(session, executed)
-        assert images(executed.cells[2]) == 3, "each plt.show() of a top-level cell still shows its figure"
+        assert images(executed.cells[2]) == 2, "two plt.show() of a top-level cell still show their figures"
         top = student.variable("after_top_level")
         assert top["sleeps"] == 0, "plt.pause slept in the grading kernel"
-        assert top["draws"] >= 3
+        assert top["draws"] >= 2
         assert student.call("train", 100) == 100
         after_call = student.call("spent_now")
         assert after_call == top, "a call into the student's code drew figures or slept"
@@ -77,16 +78,41 @@ def test_figures_a_call_leaves_open_are_dropped_not_drawn(isolation):
         assert student.call("spent_now") == before
 
 
-def test_a_cell_draws_at_most_its_share_of_figures_and_says_how_many_were_not_drawn(isolation):
-    nb = notebook(SPY, TRAIN, "train(400)", "train(41)")
+def test_a_loops_frames_are_not_drawn_and_the_cell_says_how_many(isolation):
+    nb = notebook(SPY, TRAIN, "train(400)", "train(21)", "drawn = spent['draws']")
     with KernelSession(nb, [], isolation, LIMITS) as session:
         executed = session.run_notebook()
-        assert images(executed.cells[2]) == 4
+        assert images(executed.cells[2]) == 1, "20 plt.show() from one line in one run of train are a loop's " \
+                                               "frames: the cell shows nothing else, so its last frame"
         notes = [out.get("text", "") for out in executed.cells[2].outputs if out.get("name") == "stderr"]
-        assert any("16 more figure(s) of this cell were not drawn" in text for text in notes), notes
-        assert images(executed.cells[3]) == 3, "the next cell has its own share"
-        # The inline backend draws a figure twice (tight bounding box, then pixels); 23 drawn would be 46.
-        assert StudentSession(session, executed).variable("spent")["draws"] <= 2 * 7
+        assert any("19 figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert images(executed.cells[3]) == 1, "train's line has shown a loop's frames: in the next cell its two " \
+                                               "frames are frames too, and the cell shows only the last"
+        # The inline backend draws a figure twice (tight bounding box, then pixels); 22 drawn would be 44.
+        assert StudentSession(session, executed).variable("drawn") <= 2 * 3
+
+
+SHOW_RUN = """
+def show_run(k):
+    train(200)  # ten frames of a loop, not drawn
+    plt.figure()
+    plt.plot([0, k, 2 * k])
+    plt.title(f"run {k}")
+    plt.show()
+"""
+
+
+def test_a_function_run_in_a_loop_shows_each_runs_figure_but_not_the_frames_inside(isolation):
+    """The lesson's show_experiment, called for several settings in one cell, with the plotting loop in train."""
+    nb = notebook(SPY, TRAIN, SHOW_RUN, "for k in range(3):\n    show_run(k)", "for k in range(6):\n    show_run(k)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[3]) == 3, "each run of show_run shows its own figure"
+        notes = [out.get("text", "") for out in executed.cells[3].outputs if out.get("name") == "stderr"]
+        assert any("30 figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert images(executed.cells[4]) == 4, "a cell draws four figures at most"
+        notes = [out.get("text", "") for out in executed.cells[4].outputs if out.get("name") == "stderr"]
+        assert any("62 figure(s) of this cell were not drawn" in text for text in notes), notes
 
 
 FIGURES = """
@@ -126,12 +152,41 @@ def test_a_call_plotting_every_few_steps_reuses_one_figure_and_leaves_none_open(
         assert spent["draws"] == 0 and spent["sleeps"] == 0
 
 
-def test_past_its_share_a_top_level_cell_plots_on_one_reused_figure(isolation):
-    """The lesson's loop at top level: 20 plots, 4 drawn; the other 16 reuse one emptied figure undrawn."""
+def test_a_loops_frames_at_top_level_plot_on_two_reused_figures(isolation):
+    """The lesson's loop at top level: 20 plots, the last drawn; from the fourth on they take turns on two figures
+    (the latest frame kept, the one before it emptied for the next)."""
     nb = notebook(SPY, TRAIN, FIGURES, "before = figures_made()\ntrain(400)\nmade = figures_made() - before")
     with KernelSession(nb, [], isolation, LIMITS) as session:
         executed = session.run_notebook()
-        assert images(executed.cells[3]) == 4
+        assert images(executed.cells[3]) == 1
         notes = [out.get("text", "") for out in executed.cells[3].outputs if out.get("name") == "stderr"]
-        assert any("16 more figure(s) of this cell were not drawn" in text for text in notes), notes
-        assert StudentSession(session, executed).variable("made") == 5, "4 drawn, then one reused for the rest"
+        assert any("19 figure(s) of this cell were not drawn" in text for text in notes), notes
+        assert StudentSession(session, executed).variable("made") == 3, "two waited, then two of three take turns"
+
+
+def test_the_frame_drawn_for_a_cell_that_only_shows_a_loop_is_its_last(isolation):
+    titles = ("import matplotlib.pyplot as plt\nfrom matplotlib.backends import backend_agg\ntitles = []\n"
+              "_draw_titled = backend_agg.FigureCanvasAgg.draw\n"
+              "def _titled(self, *a, **k):\n    titles.append(self.figure.axes[0].get_title())\n"
+              "    return _draw_titled(self, *a, **k)\n"
+              "backend_agg.FigureCanvasAgg.draw = _titled")
+    loop = "for step in range(12):\n    plt.plot([0, step])\n    plt.title(f'step {step}')\n    plt.pause(0.1)"
+    nb = notebook(titles, loop, "drawn = sorted(set(titles))")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1
+        assert StudentSession(session, executed).variable("drawn") == ["step 11"]
+
+
+def test_a_line_once_seen_showing_a_loops_frames_shows_frames_from_then_on(isolation):
+    """The lesson's train stops after one frame for mean_value=5: that frame is not drawn once train has looped."""
+    show_one = ("def show_one():\n    train(1)  # one frame\n    plt.figure()\n    plt.plot([0, 1])\n"
+                "    plt.show()")
+    nb = notebook(SPY, TRAIN, show_one, "show_one()", "train(400)", "show_one()")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[3]) == 2, "before train has looped, its one frame is a figure like any other"
+        assert images(executed.cells[4]) == 1
+        assert images(executed.cells[5]) == 1, "train's line has shown a loop's frames: its one frame is not drawn"
+        notes = [out.get("text", "") for out in executed.cells[5].outputs if out.get("name") == "stderr"]
+        assert any("1 figure(s) of this cell were not drawn" in text for text in notes), notes

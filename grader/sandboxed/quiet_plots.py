@@ -4,13 +4,17 @@
 # Nobody watches a grading kernel draw. The lesson's training loop plots every 20 steps with
 # `plt.show()` and `plt.pause(0.5)`, and on the inline backend `pause` is a real half-second sleep;
 # the checks call `train` many times. So, in this kernel only:
-# - `matplotlib.pyplot.pause` never sleeps: at top level it shows the active figure, as `show` would;
+# - `matplotlib.pyplot.pause` never sleeps: at top level it shows the plotted figures, as `show` would;
 # - while the grader's call into the student's code runs (a cell that is exactly an agent request),
 #   `show` and `pause` empty the active figure undrawn (its next plot reuses its axes) and drop the
 #   others, and the end of that cell drops them all;
 # - top-level cells still display their figures (the student's plots in the feedback), up to
-#   FIGURES_PER_CELL a cell; the rest are dropped undrawn (the active figure emptied and reused, as in a
-#   call) and the cell says how many.
+#   FIGURES_PER_CELL a cell, each costing ~0.1 s to draw, but not a loop's frames: a line of code that
+#   shows more than FIGURES_PER_LINE figures in one run of its function (the lesson's loop inside
+#   `train` shows 50) is a loop, drawn only by its last frame and only when the cell draws nothing
+#   else; from then on that line's figures are frames in every cell (a run that stops after one frame). So a figure shown waits, undrawn, until the cell ends or another line (or another run of the
+#   function) shows one; a third from its line drops it. Frames not drawn are emptied and reused for
+#   the next plot, as in a call, and the cell says how many figures were not drawn.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
 # gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
 #
@@ -22,77 +26,154 @@ def __grader_quiet_plots__():
 
     shell = get_ipython()  # noqa: F821 - provided by IPython in the user namespace
     agent_call = "__grader_agent__.handle("
-    figures_per_cell = 4  # enough to show a loop's plots in the feedback; each costs ~0.1 s to draw
-    state = {"calling": False, "drawn": 0, "dropped": 0}
+    figures_per_cell = 4
+    figures_per_line = 2  # show_experiment in a loop over settings: each run shows one, all drawn
+    state = {"calling": False, "drawn": 0, "dropped": 0, "lines": {}, "loops": set(), "waiting": [],
+             "last_frames": {}, "reused": None, "loud_show": None}
+    frame_lines = set()  # (code, line) that showed a loop's frames: its figures are frames from then on
+
+    def gcf_registry():
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        return None if helpers is None else helpers.Gcf
+
+    def plotted(manager):
+        try:
+            return any(axes.has_data() for axes in manager.canvas.figure.axes)
+        except Exception:  # a figure the student changed beyond recognition counts as plotted
+            return True
 
     def open_figures():
-        helpers = sys.modules.get("matplotlib._pylab_helpers")
-        return 0 if helpers is None else len(helpers.Gcf.figs)
+        gcf = gcf_registry()
+        return [] if gcf is None else list(gcf.figs.values())
 
     def plotted_figures():
         """Open figures with something plotted (the emptied, reused one counts once it is plotted on again)."""
-        helpers = sys.modules.get("matplotlib._pylab_helpers")
-        if helpers is None:
-            return 0
-        return sum(1 for manager in helpers.Gcf.figs.values()
-                   if any(axes.has_data() for axes in manager.canvas.figure.axes))
+        return [manager for manager in open_figures() if plotted(manager)]
 
     def drop_figures():
-        helpers = sys.modules.get("matplotlib._pylab_helpers")
-        if helpers is not None:
-            helpers.Gcf.figs.clear()  # undrawn, and without close()'s gc.collect (slow with torch loaded)
+        gcf = gcf_registry()
+        if gcf is not None:
+            gcf.figs.clear()  # undrawn, and without close()'s gc.collect (slow with torch loaded)
+        state["reused"] = None
 
-    def reuse_active_figure():
-        """During a call: keep the active figure with its axes, emptied, and drop the others. A training loop
-        that plots every few steps then draws on the same axes again instead of building a figure and its
-        axes each time (most of the cost of `plt.scatter` on a fresh figure); nothing is ever drawn."""
-        helpers = sys.modules.get("matplotlib._pylab_helpers")
-        if helpers is None:
-            return
-        active = helpers.Gcf.get_active()
-        helpers.Gcf.figs.clear()
-        if active is None:
-            return
+    def drop_reused_if_empty():
+        """The figure emptied for reuse is not the student's to show until something is plotted on it again."""
+        gcf, reused = gcf_registry(), state["reused"]
+        if gcf is not None and reused is not None and not plotted(reused):
+            gcf.figs.pop(reused.num, None)
+        state["reused"] = None
+
+    def emptied(manager):
+        """`manager`'s figure with its axes kept and everything plotted on them removed; None if the student
+        changed it beyond recognition (a new one is built next time)."""
         try:
-            for axes in active.canvas.figure.axes:
+            for axes in manager.canvas.figure.axes:
                 for artist in (*axes.collections, *axes.lines, *axes.texts, *axes.patches, *axes.images):
                     artist.remove()
                 if axes.legend_ is not None:
                     axes.legend_.remove()
-        except Exception:  # a figure the student changed beyond recognition: build a new one next time
-            return
-        helpers.Gcf.figs[active.num] = active
+        except Exception:
+            return None
+        return manager
 
-    def over_budget(reuse=True):
-        """True (and the open figures dropped, counted) once this cell has drawn its share. `reuse`: keep the
-        active figure, emptied, for the next plot (a loop plotting on, as in `show`/`pause`), rather than
-        building a new figure and its axes each time for nothing."""
-        if state["calling"]:
-            reuse_active_figure()
-            return True
-        if state["drawn"] >= figures_per_cell:
-            state["dropped"] += plotted_figures()
-            if reuse:
-                reuse_active_figure()
-            else:
-                drop_figures()
-            return True
-        state["drawn"] += open_figures()
-        return False
+    def reuse(manager):
+        """Drop the open figures and make `manager`'s, emptied, the active one: a training loop that plots every few
+        steps then draws on the same axes again instead of building a figure and its axes each time (most of the
+        cost of `plt.scatter` on a fresh figure). None: the next plot builds a new figure."""
+        gcf = gcf_registry()
+        if gcf is None:
+            return
+        gcf.figs.clear()
+        state["reused"] = None if manager is None else emptied(manager)
+        if state["reused"] is not None:
+            gcf.figs[manager.num] = manager
+
+    def reuse_active_figure():
+        gcf = gcf_registry()
+        reuse(None if gcf is None else gcf.get_active())
+
+    def draw(managers, args=(), kwargs=None):
+        """Show exactly `managers` (the inline backend shows every open figure), leaving the others open."""
+        gcf = gcf_registry()
+        others = {num: manager for num, manager in gcf.figs.items() if manager not in managers}
+        gcf.figs.clear()
+        for key, manager in enumerate(managers):  # figures waiting were detached: their numbers may be taken
+            gcf.figs[-1 - key] = manager
+        state["drawn"] += len(managers)
+        try:
+            return state["loud_show"](*args, **(kwargs or {}))
+        finally:
+            gcf.figs.clear()
+            gcf.figs.update(others)
+
+    def loop_frame(key, figures):
+        """A loop's frame, not drawn: kept as the loop's latest (drawn if the cell shows nothing else), while the
+        frame it replaces is emptied and reused for the next plot."""
+        state["dropped"] += len(figures)
+        gcf = gcf_registry()
+        latest = gcf.get_active()
+        replaced = state["last_frames"].pop(key, None)
+        if latest is not None:
+            state["last_frames"][key] = latest
+        reuse(replaced)
+        return None
+
+    def draw_waiting(keep=None):
+        """Draw the figures waiting (in the order they were shown), but for those of `keep`'s run, within the
+        cell's share; the rest are not drawn."""
+        figures = [manager for key, managers in state["waiting"] if key != keep for manager in managers]
+        state["waiting"] = [(key, managers) for key, managers in state["waiting"] if key == keep]
+        room = max(figures_per_cell - state["drawn"], 0)
+        state["dropped"] += max(len(figures) - room, 0)
+        if figures[:room]:
+            draw(figures[:room])
+
+    def show_at_top_level(key, args, kwargs):
+        """`key`: the line that shows and the run of its function (a frame), which a loop's frames share."""
+        drop_reused_if_empty()
+        figures = plotted_figures()
+        if not figures:  # only empty figures the student made, or none: as usual
+            return state["loud_show"](*args, **kwargs) if open_figures() else None
+        caller, line = key
+        if key in state["loops"] or (caller.f_code, line) in frame_lines:
+            return loop_frame(key, figures)
+        shown = state["lines"][key] = state["lines"].get(key, 0) + 1
+        if shown > figures_per_line:  # a loop's frames: not drawn
+            state["loops"].add(key)
+            frame_lines.add((caller.f_code, line))
+            frames = [manager for waiting, managers in state["waiting"] if waiting == key for manager in managers]
+            state["waiting"] = [(waiting, managers) for waiting, managers in state["waiting"] if waiting != key]
+            state["dropped"] += len(frames)
+            if frames:  # the frame before this one is emptied and reused for the next
+                state["last_frames"][key] = frames[-1]
+            return loop_frame(key, figures)
+        draw_waiting(keep=key)
+        gcf = gcf_registry()
+        for manager in figures:  # the next plot builds a new figure; this one waits undrawn
+            gcf.figs.pop(manager.num, None)
+        state["waiting"].append((key, figures))
+        return None
 
     def patch(pyplot):
         if getattr(pyplot, "__grader_quiet__", False):
             return
-        loud_show = pyplot.show
+        loud_show = state["loud_show"] = pyplot.show
 
         def show(*args, **kwargs):
-            if over_budget():
+            if state["calling"]:
+                reuse_active_figure()
                 return None
-            return loud_show(*args, **kwargs)
+            caller = sys._getframe(1)
+            return show_at_top_level((caller, caller.f_lineno), args, kwargs)
 
         def pause(interval):
-            if pyplot.get_fignums() and not over_budget():
-                loud_show(block=False)
+            if state["calling"]:
+                if plotted_figures():
+                    reuse_active_figure()
+                return
+            caller = sys._getframe(1)
+            if plotted_figures():
+                show_at_top_level((caller, caller.f_lineno), (), {"block": False})
 
         show.__doc__, pause.__doc__ = loud_show.__doc__, pyplot.pause.__doc__
         pyplot.show, pyplot.pause = show, pause
@@ -116,22 +197,38 @@ def __grader_quiet_plots__():
             spec.loader.exec_module = exec_module
             return spec
 
+    def new_cell():
+        state.update(drawn=0, dropped=0, lines={}, loops=set(), waiting=[], last_frames={})  # frames held until now are let go
+
     def before_cell(info=None):
         state["calling"] = (getattr(info, "raw_cell", "") or "").startswith(agent_call)
-        state["drawn"] = state["dropped"] = 0
+        new_cell()
 
     def after_execute():
-        # Registered before the inline backend's own post_execute hook, so figures left open past the
-        # budget (or by a call) are dropped before that hook would draw them.
+        # Registered before the inline backend's own post_execute hook, which draws the figures still open:
+        # past the cell's share they are dropped first, and the ones waiting are drawn here, before them.
         if state["calling"]:
             drop_figures()
-        elif open_figures():
-            over_budget(reuse=False)
-        if state["dropped"] and not state["calling"]:
-            sys.stderr.write("[grader: %d more figure(s) of this cell were not drawn; grading draws at most "
-                             "%d per cell]\n" % (state["dropped"], figures_per_cell))
+        else:
+            drop_reused_if_empty()
+            draw_waiting()
+            figures = open_figures()
+            room = max(figures_per_cell - state["drawn"], 0)
+            if len(figures) > room:
+                gcf = gcf_registry()
+                state["dropped"] += sum(1 for manager in figures[room:] if plotted(manager))
+                for manager in figures[room:]:
+                    gcf.figs.pop(manager.num, None)
+            state["drawn"] += min(len(figures), room)
+            if not state["drawn"] and state["last_frames"]:  # a cell that only shows a loop: its last frame
+                state["dropped"] -= 1
+                draw([list(state["last_frames"].values())[-1]])
+            if state["dropped"]:
+                sys.stderr.write("[grader: %d figure(s) of this cell were not drawn; grading draws at most %d per "
+                                 "cell, and of a loop's frames (a line showing more than %d figures in one run "
+                                 "of its function) only the last, when the cell shows nothing else]\n" % (state["dropped"], figures_per_cell, figures_per_line))
         state["calling"] = False
-        state["drawn"] = state["dropped"] = 0
+        new_cell()
 
     if "matplotlib.pyplot" in sys.modules:
         patch(sys.modules["matplotlib.pyplot"])

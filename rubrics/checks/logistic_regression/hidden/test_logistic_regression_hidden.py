@@ -6,6 +6,8 @@ A mistake in LR is marked once, in `model` (see `_train_result`).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from grader.checks import Feedback, MissingDefinition, StudentException, check, note, values_of
@@ -282,44 +284,53 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
+@functools.lru_cache(maxsize=64)
+def _reference_experiment(reference, mean_value, bias):
+    """What the reference's train(*make_data(mean_value=m, bias=b)) returns, once per process and pair (it draws
+    nothing from the caller's random state: make_data and train seed themselves)."""
+    with torch.random.fork_rng():
+        ref = reference.train(*reference.make_data(mean_value=mean_value, bias=bias))
+    return {"iterations": ref["iterations"], "accuracy": ref["accuracy"], "losses": list(ref["losses"]),
+            "state": {name: want.detach().double().clone() for name, want in ref["model"].state_dict().items()}}
+
+
 def _matches_reference(value, reference, mean_value, bias) -> bool:
     """`value` is what the reference's train(*make_data(mean_value=m, bias=b)) returns (iterations, accuracy,
     losses, final parameters)."""
     if not isinstance(value, dict) or not {"model", "iterations", "accuracy", "losses"} <= set(value):
         return False
-    with torch.random.fork_rng():
-        ref = reference.train(*reference.make_data(mean_value=mean_value, bias=bias))
+    ref = _reference_experiment(reference, mean_value, bias)
     accuracy, losses, model = values_of(value["accuracy"]), values_of(value["losses"]), value["model"]
     if value["iterations"] != ref["iterations"] or accuracy is None or len(accuracy) != 1 or losses is None:
         return False
     if abs(accuracy[0] - ref["accuracy"]) > 1e-6 or not _close_lists(losses, ref["losses"]):
         return False
     return isinstance(model, ModuleValue) and all(
-        name in model.state and torch.allclose(model.state[name].to_torch().detach().double(),
-                                               want.detach().double(), rtol=1e-4, atol=1e-5)
-        for name, want in ref["model"].state_dict().items())
+        name in model.state and torch.allclose(model.state[name].to_torch().detach().double(), want,
+                                               rtol=1e-4, atol=1e-5)
+        for name, want in ref["state"].items())
 
 
 def _experiment_problem(student, reference, mean_value, bias, seed):
     """None when experiment(m, b) returns what train(*make_data(mean_value=m, bias=b)) returns, else a fixed
-    message. An exception is never agreement; the result is compared with the student's own composition and
-    with the reference's."""
-    own = _own_composition(student, mean_value, bias, seed)
+    message. An exception is never agreement. The result is compared with the reference's run on the same data
+    and, only when it differs, with the student's own composition (which then decides only whether a differing
+    make_data or train was used consistently): a right experiment costs the kernel one training, not two."""
     try:
         got = student.call("experiment", mean_value, bias, _seed=seed)
     except StudentException as exc:
         if exc.is_a("builtins.NotImplementedError") and "implement experiment" in exc.message:
             return "experiment is not implemented."
+        own = _own_composition(student, mean_value, bias, seed)
         if own == ("raised", "train") and not _model_is_right(student, reference):
             note("experiment not judged: train fails with your LR (marked in the model question).")
             return None
         return ("For other values experiment(mean_value, bias) raised an exception: an exception never counts as "
                 "the expected result (compared with train(*make_data(mean_value=mean_value, bias=bias))).")
-    if own[0] == "returned" and _same(got, own[1]):
-        return None
     if _matches_reference(got, reference, mean_value, bias):
-        note("experiment matches the reference's train(*make_data(...)); your own make_data + train differ when "
-             "called directly.")
+        return None
+    own = _own_composition(student, mean_value, bias, seed)
+    if own[0] == "returned" and _same(got, own[1]):
         return None
     return ("For other values experiment(mean_value, bias) returns neither what your own "
             "train(*make_data(mean_value=mean_value, bias=bias)) returns nor what the reference's does: pass both "
