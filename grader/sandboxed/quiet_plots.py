@@ -9,12 +9,13 @@
 #   `show` and `pause` empty the active figure undrawn (its next plot reuses its axes) and drop the
 #   others, and the end of that cell drops them all;
 # - top-level cells still display their figures (the student's plots in the feedback), up to
-#   FIGURES_PER_CELL a cell, each costing ~0.1 s to draw, but not a loop's frames: a line of code that
+#   FIGURES_PER_CELL a cell (each costs ~0.1 s to draw), but not a loop's frames: a line of code that
 #   shows more than FIGURES_PER_LINE figures in one run of its function (the lesson's loop inside
-#   `train` shows 50) is a loop, drawn only by its last frame and only when the cell draws nothing
-#   else; from then on that line's figures are frames in every cell (a run that stops after one frame). So a figure shown waits, undrawn, until the cell ends or another line (or another run of the
-#   function) shows one; a third from its line drops it. Frames not drawn are emptied and reused for
-#   the next plot, as in a call, and the cell says how many figures were not drawn.
+#   `train` shows 50) is a loop, and so is that line from then on, in every cell (a run of `train`
+#   that stops after one frame). A cell draws a loop's frame only when it shows nothing else: its
+#   last. So a figure shown waits, undrawn, until another run shows one or the cell ends, and a
+#   third from its line drops it. Frames not drawn are emptied and reused for the next plot, as in a
+#   call, and the cell says how many figures were not drawn.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
 # gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
 #
@@ -26,10 +27,10 @@ def __grader_quiet_plots__():
 
     shell = get_ipython()  # noqa: F821 - provided by IPython in the user namespace
     agent_call = "__grader_agent__.handle("
-    figures_per_cell = 4
+    figures_per_cell = 8  # five show_experiment calls in one cell: all five drawn
     figures_per_line = 2  # show_experiment in a loop over settings: each run shows one, all drawn
-    state = {"calling": False, "drawn": 0, "dropped": 0, "lines": {}, "loops": set(), "waiting": [],
-             "last_frames": {}, "reused": None, "loud_show": None}
+    state = {"calling": False, "drawn": 0, "dropped": 0, "run": None, "shown": {}, "waiting": [],
+             "last_frame": None, "reused": None, "loud_show": None}
     frame_lines = set()  # (code, line) that showed a loop's frames: its figures are frames from then on
 
     def gcf_registry():
@@ -106,52 +107,49 @@ def __grader_quiet_plots__():
             gcf.figs.clear()
             gcf.figs.update(others)
 
-    def loop_frame(key, figures):
-        """A loop's frame, not drawn: kept as the loop's latest (drawn if the cell shows nothing else), while the
-        frame it replaces is emptied and reused for the next plot."""
+    def loop_frame(line, figures):
+        """A loop's frame, not drawn: kept as the cell's latest (drawn if the cell shows nothing else), while the
+        loop's frame before it is emptied and reused for the next plot."""
         state["dropped"] += len(figures)
-        gcf = gcf_registry()
-        latest = gcf.get_active()
-        replaced = state["last_frames"].pop(key, None)
-        if latest is not None:
-            state["last_frames"][key] = latest
-        reuse(replaced)
+        latest = gcf_registry().get_active()
+        kept = state["last_frame"]
+        state["last_frame"] = None if latest is None else (line, latest)
+        reuse(kept[1] if kept is not None and kept[0] == line else None)
         return None
 
-    def draw_waiting(keep=None):
-        """Draw the figures waiting (in the order they were shown), but for those of `keep`'s run, within the
-        cell's share; the rest are not drawn."""
-        figures = [manager for key, managers in state["waiting"] if key != keep for manager in managers]
-        state["waiting"] = [(key, managers) for key, managers in state["waiting"] if key == keep]
+    def draw_waiting():
+        """Draw the figures waiting, in the order they were shown, within the cell's share; the rest are not."""
+        figures = [manager for _, managers in state["waiting"] for manager in managers]
+        state["waiting"] = []
         room = max(figures_per_cell - state["drawn"], 0)
         state["dropped"] += max(len(figures) - room, 0)
         if figures[:room]:
             draw(figures[:room])
 
-    def show_at_top_level(key, args, kwargs):
-        """`key`: the line that shows and the run of its function (a frame), which a loop's frames share."""
+    def show_at_top_level(caller, args, kwargs):
+        """`caller`: the frame that shows; a loop's frames come from one line of one run of a function. Only that
+        run's frame is held (until another shows, or the cell ends), so no other run's locals are kept alive."""
         drop_reused_if_empty()
         figures = plotted_figures()
         if not figures:  # only empty figures the student made, or none: as usual
             return state["loud_show"](*args, **kwargs) if open_figures() else None
-        caller, line = key
-        if key in state["loops"] or (caller.f_code, line) in frame_lines:
-            return loop_frame(key, figures)
-        shown = state["lines"][key] = state["lines"].get(key, 0) + 1
-        if shown > figures_per_line:  # a loop's frames: not drawn
-            state["loops"].add(key)
-            frame_lines.add((caller.f_code, line))
-            frames = [manager for waiting, managers in state["waiting"] if waiting == key for manager in managers]
-            state["waiting"] = [(waiting, managers) for waiting, managers in state["waiting"] if waiting != key]
+        if caller is not state["run"]:  # another run shows: what the last one showed is drawn now
+            draw_waiting()
+            state["run"], state["shown"] = caller, {}
+        line = (caller.f_code, caller.f_lineno)
+        shown = state["shown"][line] = state["shown"].get(line, 0) + 1
+        if shown > figures_per_line or line in frame_lines:  # a loop's frames: not drawn
+            frame_lines.add(line)
+            frames = [manager for waiting, managers in state["waiting"] if waiting == line for manager in managers]
+            state["waiting"] = [(waiting, managers) for waiting, managers in state["waiting"] if waiting != line]
             state["dropped"] += len(frames)
             if frames:  # the frame before this one is emptied and reused for the next
-                state["last_frames"][key] = frames[-1]
-            return loop_frame(key, figures)
-        draw_waiting(keep=key)
+                state["last_frame"] = (line, frames[-1])
+            return loop_frame(line, figures)
         gcf = gcf_registry()
         for manager in figures:  # the next plot builds a new figure; this one waits undrawn
             gcf.figs.pop(manager.num, None)
-        state["waiting"].append((key, figures))
+        state["waiting"].append((line, figures))
         return None
 
     def patch(pyplot):
@@ -163,17 +161,15 @@ def __grader_quiet_plots__():
             if state["calling"]:
                 reuse_active_figure()
                 return None
-            caller = sys._getframe(1)
-            return show_at_top_level((caller, caller.f_lineno), args, kwargs)
+            return show_at_top_level(sys._getframe(1), args, kwargs)
 
         def pause(interval):
             if state["calling"]:
                 if plotted_figures():
                     reuse_active_figure()
                 return
-            caller = sys._getframe(1)
             if plotted_figures():
-                show_at_top_level((caller, caller.f_lineno), (), {"block": False})
+                show_at_top_level(sys._getframe(1), (), {"block": False})
 
         show.__doc__, pause.__doc__ = loud_show.__doc__, pyplot.pause.__doc__
         pyplot.show, pyplot.pause = show, pause
@@ -198,7 +194,7 @@ def __grader_quiet_plots__():
             return spec
 
     def new_cell():
-        state.update(drawn=0, dropped=0, lines={}, loops=set(), waiting=[], last_frames={})  # frames held until now are let go
+        state.update(drawn=0, dropped=0, run=None, shown={}, waiting=[], last_frame=None)  # frames held until now are let go
 
     def before_cell(info=None):
         state["calling"] = (getattr(info, "raw_cell", "") or "").startswith(agent_call)
@@ -220,9 +216,9 @@ def __grader_quiet_plots__():
                 for manager in figures[room:]:
                     gcf.figs.pop(manager.num, None)
             state["drawn"] += min(len(figures), room)
-            if not state["drawn"] and state["last_frames"]:  # a cell that only shows a loop: its last frame
+            if not state["drawn"] and state["last_frame"] is not None:  # the cell only showed a loop's frames
                 state["dropped"] -= 1
-                draw([list(state["last_frames"].values())[-1]])
+                draw([state["last_frame"][1]])
             if state["dropped"]:
                 sys.stderr.write("[grader: %d figure(s) of this cell were not drawn; grading draws at most %d per "
                                  "cell, and of a loop's frames (a line showing more than %d figures in one run "
