@@ -85,6 +85,11 @@ def lr_public():
     return _module("logistic_regression/public/test_logistic_regression_public.py")
 
 
+@pytest.fixture(scope="module")
+def lr_hidden():
+    return _module("logistic_regression/hidden/test_logistic_regression_hidden.py")
+
+
 # ----------------------------------------------------------------------------- the helpers
 def test_a_not_implemented_error_is_never_the_expected_runtime_error():
     assert raised(runtime_error(), "RuntimeError")
@@ -292,6 +297,65 @@ def test_a_wrong_model_that_breaks_train_is_marked_once(lr_public, monkeypatch):
     student = _lr_student(lambda m, b: error, lambda **kw: ("x", "y"), lambda *a: error)
     lr_public.test_experiments_lesson_configs(student)
     assert "not judged" in take_notes()
+
+
+class _Rng:
+    """The hidden experiments check's draws: the first of OTHER_PAIRS, then mean 2.0 and bias -1.0."""
+
+    def choice(self, seq):
+        return seq[0]
+
+    def uniform(self, low, high):
+        return 2.0 if low >= 0 else -1.0
+
+
+def test_hidden_an_experiment_matching_the_reference_passes_without_training_twice(lr_hidden, monkeypatch):
+    """The reference's run decides first: the student's own make_data + train are not called (issue 15)."""
+    ran = []
+
+    def reference_run(reference, mean_value, bias):
+        ran.append((mean_value, bias))
+        return {"iterations": 2, "accuracy": 0.995, "losses": [0.7, 0.6, 0.5], "state": {}}
+
+    monkeypatch.setattr(lr_hidden, "_reference_experiment", reference_run)
+    result = {"model": ModuleValue("LR", {}, {}), "iterations": 2, "accuracy": 0.995, "losses": [0.7, 0.6, 0.5]}
+    called = []
+    student = _lr_student(lambda m, b: result, lambda **kw: called.append("make_data") or ("x", "y"),
+                          lambda *a: called.append("train") or result)
+    lr_hidden.test_experiments_other_pairs(student, None, _Rng(), 0)
+    assert called == [] and ran == [lr_hidden.OTHER_PAIRS[0], (2.0, -1.0)]
+
+
+def test_hidden_an_experiment_differing_from_the_reference_is_judged_by_the_students_own_functions(
+        lr_hidden, monkeypatch):
+    monkeypatch.setattr(lr_hidden, "_reference_experiment", lambda reference, m, b: {
+        "iterations": 425, "accuracy": 0.995, "losses": [0.5], "state": {}})
+    result = {"model": ModuleValue("LR", {}, {}), "iterations": 3, "accuracy": 0.5, "losses": [0.1] * 4}
+    consistent = _lr_student(lambda m, b: result, lambda **kw: ("x", "y"), lambda *a: dict(result))
+    lr_hidden.test_experiments_other_pairs(consistent, None, _Rng(), 0)
+    inconsistent = _lr_student(lambda m, b: result, lambda **kw: ("x", "y"), lambda *a: dict(result, iterations=4))
+    with pytest.raises(Feedback, match="returns neither what your own"):
+        lr_hidden.test_experiments_other_pairs(inconsistent, None, _Rng(), 0)
+
+
+def test_hidden_reference_runs_are_computed_once_per_pair(lr_hidden):
+    class Reference:
+        calls = 0
+
+        @staticmethod
+        def make_data(mean_value, bias):
+            return mean_value, bias
+
+        @classmethod
+        def train(cls, x, y):
+            cls.calls += 1
+            return {"iterations": 1, "accuracy": 1.0, "losses": [0.5, 0.4],
+                    "model": lr_hidden.torch.nn.Linear(2, 1)}
+
+    first = lr_hidden._reference_experiment(Reference, 3, 0)
+    assert lr_hidden._reference_experiment(Reference, 3, 0) is first and Reference.calls == 1
+    lr_hidden._reference_experiment(Reference, 2.5, 3)
+    assert Reference.calls == 2 and set(first["state"]) == {"weight", "bias"}
 
 
 def test_notes_are_module_state_cleared_by_take_notes():
