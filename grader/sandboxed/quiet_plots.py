@@ -194,7 +194,8 @@ def __grader_quiet_plots__():
             return spec
 
     def new_cell():
-        state.update(drawn=0, dropped=0, run=None, shown={}, waiting=[], last_frame=None)  # frames held until now are let go
+        """Forget the last cell's figures and the run it held."""
+        state.update(drawn=0, dropped=0, run=None, shown={}, waiting=[], last_frame=None)
 
     def before_cell(info=None):
         state["calling"] = (getattr(info, "raw_cell", "") or "").startswith(agent_call)
@@ -222,7 +223,8 @@ def __grader_quiet_plots__():
             if state["dropped"]:
                 sys.stderr.write("[grader: %d figure(s) of this cell were not drawn; grading draws at most %d per "
                                  "cell, and of a loop's frames (a line showing more than %d figures in one run "
-                                 "of its function) only the last, when the cell shows nothing else]\n" % (state["dropped"], figures_per_cell, figures_per_line))
+                                 "of its function) only the last, when the cell shows nothing else]\n"
+                                 % (state["dropped"], figures_per_cell, figures_per_line))
         state["calling"] = False
         new_cell()
 
