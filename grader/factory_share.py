@@ -19,12 +19,12 @@ import os
 import shutil
 import socket
 import struct
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .errors import KernelError
+from .scratch import owned_folder
 
 REQUEST_BYTES = 1024**2  # a spawn request is an argv, an environment and limits: kilobytes
 CONNECT_TIMEOUT = 5.0
@@ -45,7 +45,7 @@ class FactoryBroker:
 
     def __init__(self, factory: Callable[[], Spawner]) -> None:
         self.factory = factory
-        self._folder = Path(tempfile.mkdtemp(prefix="grader-factory-"))  # mode 0700
+        self._folder = owned_folder("grader-factory-")  # mode 0700
         self.address = str(self._folder / "spawn.sock")
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(self.address)

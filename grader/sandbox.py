@@ -24,13 +24,13 @@ from . import sandboxed
 from .bwrap import SANDBOX_HOME, bwrap_argv, bwrap_problem
 from .errors import SandboxError
 from .python_paths import kernel_python, kernel_read_paths, unreadable_by
+from .scratch import OWNER_FILE, owned_folder
 from .uid_pool import FIRST_SANDBOX_UID, SANDBOX_UIDS, claim_uid, processes_of_uid
 
 __all__ = ["FIRST_SANDBOX_UID", "SANDBOX_HOME", "SANDBOX_MARKER", "SANDBOX_UIDS", "Isolation", "IsolationReport",
            "Limits", "Sandbox", "bwrap_problem", "kernel_environment", "resolve_isolation"]
 
 SANDBOX_MARKER = "GRADER_SANDBOX_ID"
-OWNER_FILE = "owner.pid"
 # Short paths: unix socket names must stay under ~100 bytes.
 SANDBOX_PARENT = Path("/tmp") if os.path.isdir("/tmp") else Path(tempfile.gettempdir())
 
@@ -130,9 +130,7 @@ class Sandbox:
         self.isolation = isolation
         self.limits = limits
         self.token = secrets.token_hex(8)
-        _remove_stale_trees()
-        self.root = Path(tempfile.mkdtemp(prefix="grd-", dir=SANDBOX_PARENT))
-        (self.root / OWNER_FILE).write_text(str(os.getpid()))
+        self.root = owned_folder("grd-", SANDBOX_PARENT)  # and the trees of sandboxes whose grader died go
         self.workdir = self.root / "home"
         self.runtime_dir = self.root / "run"
         self.workdir.mkdir()
@@ -270,12 +268,3 @@ def kernel_environment(home: str, tmp: str, torch_threads: int) -> dict[str, str
     }
 
 
-def _remove_stale_trees() -> None:
-    """Remove the trees of sandboxes whose grader died (kill -9) without cleaning up."""
-    for owner in SANDBOX_PARENT.glob(f"grd-*/{OWNER_FILE}"):
-        try:
-            pid = int(owner.read_text())
-        except (OSError, ValueError):
-            continue
-        if not psutil.pid_exists(pid):
-            shutil.rmtree(owner.parent, ignore_errors=True)

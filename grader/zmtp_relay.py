@@ -26,12 +26,12 @@ import shutil
 import socket
 import stat
 import struct
-import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ProtocolError  # here: the kernel's byte stream is not ZMTP 3 with NULL; the connection closes
+from .scratch import owned_folder
 
 CHUNK = 256 * 1024
 COMMAND_BYTES = 64 * 1024  # READY, PING, PONG carry a few properties; a larger command is not a real one
@@ -147,7 +147,7 @@ class Relay:
     def __init__(self, caps: dict[str, int]) -> None:
         """`caps`: the largest message, in bytes, the kernel may send on each channel (by channel name)."""
         self.caps = caps
-        self.folder = tempfile.mkdtemp(prefix="grd-relay-")  # 0700, this process's user only
+        self.folder = str(owned_folder("grd-relay-"))  # 0700, this process's user only
         self.ip = os.path.join(self.folder, "k")  # jupyter_client's ipc "ip": sockets are `{ip}-{port}`
         self._drops: list[Drop] = []
         self._lock = threading.Lock()
