@@ -190,3 +190,55 @@ def test_a_line_once_seen_showing_a_loops_frames_shows_frames_from_then_on(isola
         assert images(executed.cells[5]) == 1, "train's line has shown a loop's frames: its one frame is not drawn"
         notes = [out.get("text", "") for out in executed.cells[5].outputs if out.get("name") == "stderr"]
         assert any("1 figure(s) of this cell were not drawn" in text for text in notes), notes
+
+
+# Records what each drawn figure looks like: its axes' titles, labels and y limits.
+LOOKS = """
+import functools
+import matplotlib.pyplot as plt
+from matplotlib.backends import backend_agg
+looks = []
+_print_png = backend_agg.FigureCanvasAgg.print_png
+@functools.wraps(_print_png)
+def _looking(self, *a, **k):
+    looks.append([(ax.get_title(), ax.get_xlabel(), tuple(round(v, 2) for v in ax.get_ylim()), ax.get_yscale())
+                  for ax in self.figure.axes])
+    return _print_png(self, *a, **k)
+backend_agg.FigureCanvasAgg.print_png = _looking
+"""
+
+
+def test_a_figure_reused_after_a_loops_frames_keeps_nothing_of_them(isolation):
+    """After a loop's frames, the student's next plot is drawn as on a new figure: no stale title, label, limits or
+    scale of the frames (the emptied figure reused for the next plot is their last but one)."""
+    loop = ("for step in range(12):\n    plt.plot([0, 100 * step])\n    plt.title(f'step {step}')\n"
+            "    plt.xlabel('step')\n    plt.yscale('symlog')\n    plt.pause(0.1)\n"
+            "plt.plot([0, 1])")
+    nb = notebook(LOOKS, loop, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1
+        drawn = StudentSession(session, executed).variable("drawn")
+        assert drawn[-1] == [("", "", (-0.05, 1.05), "linear")], drawn
+
+
+def test_a_loops_frames_with_a_colorbar_each_are_drawn_with_one(isolation):
+    """A colorbar is an axes of its own: a frame plotted on a reused figure must not pile up the frames' before."""
+    loop = ("import numpy as np\nfor step in range(6):\n    plt.imshow(np.ones((4, 4)) * step)\n    plt.colorbar()\n"
+            "    plt.title(f'step {step}')\n    plt.pause(0.1)")
+    nb = notebook(LOOKS, loop, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1
+        drawn = StudentSession(session, executed).variable("drawn")
+        assert len(drawn[-1]) == 2 and drawn[-1][0][0] == "step 5", drawn
+
+
+def test_a_loops_last_frame_is_scaled_to_its_own_data(isolation):
+    """The frame drawn is scaled to what it plots, not to what the emptied figure held before."""
+    loop = "for step in range(12):\n    plt.plot([0, 100 - 8 * step])\n    plt.pause(0.1)"
+    nb = notebook(LOOKS, loop, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        drawn = StudentSession(session, executed).variable("drawn")
+        assert drawn[-1] == [("", "", (-0.6, 12.6), "linear")], drawn
