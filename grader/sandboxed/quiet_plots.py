@@ -65,14 +65,37 @@ def __grader_quiet_plots__():
         state["reused"] = None
 
     def emptied(manager):
-        """`manager`'s figure with its axes kept and everything plotted on them removed; None if the student
-        changed it beyond recognition (a new one is built next time)."""
+        """`manager`'s figure with its axes kept and everything plotted on them removed, as a new figure's would be
+        (no title, labels or limits of the plots before); None if it is not a plain figure of one plain axes (a
+        colorbar is an axes of its own, `plt.subplot(2, 1, 1)` is not where a new figure's plot goes), or the
+        student changed it beyond recognition: a new one is built next time."""
         try:
-            for axes in manager.canvas.figure.axes:
-                for artist in (*axes.collections, *axes.lines, *axes.texts, *axes.patches, *axes.images):
-                    artist.remove()
-                if axes.legend_ is not None:
-                    axes.legend_.remove()
+            figure = manager.canvas.figure
+            if (len(figure.axes) != 1 or figure.texts or figure.legends or figure.images or figure.lines
+                    or figure.patches or getattr(figure, "subfigs", None)):
+                return None
+            axes = figure.axes[0]
+            spec = axes.get_subplotspec()
+            if (axes.name != "rectilinear" or spec is None or spec.get_geometry() != (1, 1, 0, 0)
+                    or axes.get_xscale() != "linear" or axes.get_yscale() != "linear"
+                    or axes.get_aspect() != "auto" or axes.child_axes):
+                return None
+            for artist in (*axes.collections, *axes.lines, *axes.texts, *axes.patches, *axes.images,
+                           *axes.artists, *axes.tables):
+                artist.remove()
+            if axes.legend_ is not None:
+                axes.legend_.remove()
+            axes.containers.clear()
+            for title in (axes.title, axes._left_title, axes._right_title):
+                title.set_text("")
+            axes.set_xlabel("")
+            axes.set_ylabel("")
+            axes.relim()  # no data: the next plot's limits are its own
+            axes.set_autoscale_on(True)
+            if axes.xaxis_inverted():
+                axes.invert_xaxis()
+            if axes.yaxis_inverted():
+                axes.invert_yaxis()
         except Exception:
             return None
         return manager
