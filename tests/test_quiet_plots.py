@@ -222,6 +222,21 @@ def test_a_figure_reused_after_a_loops_frames_keeps_nothing_of_them(isolation):
         assert drawn[-1] == [("", "", (-0.05, 1.05), "linear")], drawn
 
 
+def test_a_figure_reused_after_a_loops_frames_has_a_new_figures_axes_and_ticks(isolation):
+    """Frames on two subplots, or with ticks of their own: the student's next plot is on one axes, ticked anew."""
+    subplots = ("for step in range(6):\n    plt.subplot(2, 1, 1)\n    plt.plot([0, step])\n    plt.subplot(2, 1, 2)\n"
+                "    plt.plot([0, -step])\n    plt.pause(0.1)\nplt.plot([0, 1])")
+    ticks = ("for step in range(6):\n    plt.plot([0, step])\n    plt.yticks([0, 5], ['none', 'five'])\n"
+             "    plt.pause(0.1)\nplt.plot([0, 1])\nticks = [t.get_text() for t in plt.gca().get_yticklabels()]")
+    nb = notebook(LOOKS, subplots, "drawn = list(looks)", ticks)
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1 and images(executed.cells[3]) == 1
+        student = StudentSession(session, executed)
+        assert student.variable("drawn")[-1] == [("", "", (-0.05, 1.05), "linear")], student.variable("drawn")
+        assert "five" not in student.variable("ticks")
+
+
 def test_a_loops_frames_with_a_colorbar_each_are_drawn_with_one(isolation):
     """A colorbar is an axes of its own: a frame plotted on a reused figure must not pile up the frames' before."""
     loop = ("import numpy as np\nfor step in range(6):\n    plt.imshow(np.ones((4, 4)) * step)\n    plt.colorbar()\n"
