@@ -257,3 +257,19 @@ def test_a_loops_last_frame_is_scaled_to_its_own_data(isolation):
         executed = session.run_notebook()
         drawn = StudentSession(session, executed).variable("drawn")
         assert drawn[-1] == [("", "", (-0.6, 12.6), "linear")], drawn
+
+
+def test_a_figure_the_students_code_holds_is_not_emptied_by_a_calls_show(isolation):
+    """A function that shows its figure and returns it: during a call, the figure is still what it plotted."""
+    code = ("import matplotlib.pyplot as plt\ndef plot_losses(losses):\n    fig, ax = plt.subplots()\n"
+            "    ax.plot(losses)\n    ax.set_title('losses')\n    plt.show()\n    return fig\n"
+            "def lines_after_show():\n    fig = plot_losses([3, 2, 1])\n"
+            "    return len(fig.axes[0].lines), fig.axes[0].get_title()")
+    nb = notebook(SPY, TRAIN, FIGURES, code)
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        assert tuple(student.call("lines_after_show")) == (1, "losses")
+        before = student.call("figures_made")
+        assert student.call("train", 200) == 200
+        assert student.call("figures_made") - before == 1, "a figure nobody holds is still reused"

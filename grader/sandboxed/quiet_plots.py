@@ -116,9 +116,24 @@ def __grader_quiet_plots__():
         if state["reused"] is not None:
             gcf.figs[manager.num] = manager
 
-    def reuse_active_figure():
+    def held(manager, caller):
+        """Whether the student's code running holds `manager`'s figure or one of its axes (`fig, ax = plt.subplots()`
+        in a function that shows, then returns `fig`): emptied, it would not be what the student plotted."""
+        try:
+            mine = {id(manager.canvas.figure), *(id(axes) for axes in manager.canvas.figure.axes)}
+        except Exception:
+            return True
+        frame = caller
+        while frame is not None:
+            if any(id(value) in mine for value in frame.f_locals.values()):
+                return True
+            frame = frame.f_back
+        return any(id(value) in mine for value in caller.f_globals.values())
+
+    def reuse_active_figure(caller):
         gcf = gcf_registry()
-        reuse(None if gcf is None else gcf.get_active())
+        active = None if gcf is None else gcf.get_active()
+        reuse(None if active is None or held(active, caller) else active)
 
     def draw(managers, args=(), kwargs=None):
         """Show exactly `managers` (the inline backend shows every open figure), leaving the others open."""
@@ -186,14 +201,14 @@ def __grader_quiet_plots__():
 
         def show(*args, **kwargs):
             if state["calling"]:
-                reuse_active_figure()
+                reuse_active_figure(sys._getframe(1))
                 return None
             return show_at_top_level(sys._getframe(1), args, kwargs)
 
         def pause(interval):
             if state["calling"]:
                 if plotted_figures():
-                    reuse_active_figure()
+                    reuse_active_figure(sys._getframe(1))
                 return
             if plotted_figures():
                 show_at_top_level(sys._getframe(1), (), {"block": False})
