@@ -273,3 +273,20 @@ def test_a_figure_the_students_code_holds_is_not_emptied_by_a_calls_show(isolati
         before = student.call("figures_made")
         assert student.call("train", 200) == 200
         assert student.call("figures_made") - before == 1, "a figure nobody holds is still reused"
+
+
+def test_figures_the_student_keeps_in_a_list_are_not_emptied_for_reuse(isolation):
+    """A loop's frames kept in a list (to show one later, or returned) stay what was plotted on them."""
+    top = ("figs = []\nfor step in range(5):\n    fig = plt.figure()\n    plt.plot([0, step])\n    figs.append(fig)\n"
+           "    plt.show()\nkept = [len(f.axes[0].lines) for f in figs]")
+    curves = ("def curves():\n    out = []\n    for step in range(4):\n        plt.plot([0, step])\n"
+              "        plt.title(f'step {step}')\n        out.append(plt.gcf())\n        plt.show()\n    return out\n"
+              "def titles():\n    return [f.axes[0].get_title() for f in curves()]")
+    nb = notebook(LOOKS, top, curves, "top_titles = titles()")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        assert student.variable("kept") == [1, 1, 1, 1, 1]
+        expected = ["step 0", "step 1", "step 2", "step 3"]
+        assert student.variable("top_titles") == expected
+        assert student.call("titles") == expected, "during a call too"

@@ -15,7 +15,8 @@
 #   that stops after one frame). A cell draws a loop's frame only when it shows nothing else: its
 #   last. So a figure shown waits, undrawn, until another run shows one or the cell ends, and a
 #   third from its line drops it. Frames not drawn are emptied and reused for the next plot, as in a
-#   call, and the cell says how many figures were not drawn.
+#   call (a plain one-axes figure the student's code does not hold), and the cell says how many figures
+#   were not drawn.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
 # gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
 #
@@ -23,6 +24,7 @@
 
 
 def __grader_quiet_plots__():
+    import itertools
     import sys
 
     shell = get_ipython()  # noqa: F821 - provided by IPython in the user namespace
@@ -118,17 +120,34 @@ def __grader_quiet_plots__():
 
     def held(manager, caller):
         """Whether the student's code running holds `manager`'s figure or one of its axes (`fig, ax = plt.subplots()`
-        in a function that shows, then returns `fig`): emptied, it would not be what the student plotted."""
+        in a function that shows, then returns `fig`; a loop's frames appended to a list), in the locals of the
+        frames from `caller` up or the user namespace: emptied, it would not be what the student plotted."""
         try:
             mine = {id(manager.canvas.figure), *(id(axes) for axes in manager.canvas.figure.axes)}
         except Exception:
             return True
+
+        def holds(values):  # the values, and the ends of the lists, tuples and dicts among them (`figs.append(fig)`)
+            for value in values:
+                if id(value) in mine:
+                    return True
+                kind = type(value)
+                if kind is dict:
+                    ends = (*itertools.islice(value.values(), 32), *itertools.islice(reversed(value.values()), 32))
+                elif kind is list or kind is tuple:
+                    ends = (*value[:32], *value[-32:])
+                else:
+                    continue
+                if any(id(item) in mine for item in ends):
+                    return True
+            return False
+
         frame = caller
         while frame is not None:
-            if any(id(value) in mine for value in frame.f_locals.values()):
+            if holds(frame.f_locals.values()):
                 return True
             frame = frame.f_back
-        return any(id(value) in mine for value in caller.f_globals.values())
+        return holds(caller.f_globals.values())
 
     def reuse_active_figure(caller):
         gcf = gcf_registry()
@@ -149,14 +168,14 @@ def __grader_quiet_plots__():
             gcf.figs.clear()
             gcf.figs.update(others)
 
-    def loop_frame(line, figures):
+    def loop_frame(caller, line, figures):
         """A loop's frame, not drawn: kept as the cell's latest (drawn if the cell shows nothing else), while the
         loop's frame before it is emptied and reused for the next plot."""
         state["dropped"] += len(figures)
         latest = gcf_registry().get_active()
         kept = state["last_frame"]
         state["last_frame"] = None if latest is None else (line, latest)
-        reuse(kept[1] if kept is not None and kept[0] == line else None)
+        reuse(kept[1] if kept is not None and kept[0] == line and not held(kept[1], caller) else None)
         return None
 
     def draw_waiting():
@@ -187,7 +206,7 @@ def __grader_quiet_plots__():
             state["dropped"] += len(frames)
             if frames:  # the frame before this one is emptied and reused for the next
                 state["last_frame"] = (line, frames[-1])
-            return loop_frame(line, figures)
+            return loop_frame(caller, line, figures)
         gcf = gcf_registry()
         for manager in figures:  # the next plot builds a new figure; this one waits undrawn
             gcf.figs.pop(manager.num, None)
