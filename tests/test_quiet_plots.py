@@ -190,3 +190,103 @@ def test_a_line_once_seen_showing_a_loops_frames_shows_frames_from_then_on(isola
         assert images(executed.cells[5]) == 1, "train's line has shown a loop's frames: its one frame is not drawn"
         notes = [out.get("text", "") for out in executed.cells[5].outputs if out.get("name") == "stderr"]
         assert any("1 figure(s) of this cell were not drawn" in text for text in notes), notes
+
+
+# Records what each drawn figure looks like: its axes' titles, labels and y limits.
+LOOKS = """
+import functools
+import matplotlib.pyplot as plt
+from matplotlib.backends import backend_agg
+looks = []
+_print_png = backend_agg.FigureCanvasAgg.print_png
+@functools.wraps(_print_png)
+def _looking(self, *a, **k):
+    looks.append([(ax.get_title(), ax.get_xlabel(), tuple(round(v, 2) for v in ax.get_ylim()), ax.get_yscale())
+                  for ax in self.figure.axes])
+    return _print_png(self, *a, **k)
+backend_agg.FigureCanvasAgg.print_png = _looking
+"""
+
+
+def test_a_figure_reused_after_a_loops_frames_keeps_nothing_of_them(isolation):
+    """After a loop's frames, the student's next plot is drawn as on a new figure: no stale title, label, limits or
+    scale of the frames (the emptied figure reused for the next plot is their last but one)."""
+    loop = ("for step in range(12):\n    plt.plot([0, 100 * step])\n    plt.title(f'step {step}')\n"
+            "    plt.xlabel('step')\n    plt.yscale('symlog')\n    plt.pause(0.1)\n"
+            "plt.plot([0, 1])")
+    nb = notebook(LOOKS, loop, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1
+        drawn = StudentSession(session, executed).variable("drawn")
+        assert drawn[-1] == [("", "", (-0.05, 1.05), "linear")], drawn
+
+
+def test_a_figure_reused_after_a_loops_frames_has_a_new_figures_axes_and_ticks(isolation):
+    """Frames on two subplots, or with ticks of their own: the student's next plot is on one axes, ticked anew."""
+    subplots = ("for step in range(6):\n    plt.subplot(2, 1, 1)\n    plt.plot([0, step])\n    plt.subplot(2, 1, 2)\n"
+                "    plt.plot([0, -step])\n    plt.pause(0.1)\nplt.plot([0, 1])")
+    ticks = ("for step in range(6):\n    plt.plot([0, step])\n    plt.yticks([0, 5], ['none', 'five'])\n"
+             "    plt.pause(0.1)\nplt.plot([0, 1])\nticks = [t.get_text() for t in plt.gca().get_yticklabels()]")
+    nb = notebook(LOOKS, subplots, "drawn = list(looks)", ticks)
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1 and images(executed.cells[3]) == 1
+        student = StudentSession(session, executed)
+        assert student.variable("drawn")[-1] == [("", "", (-0.05, 1.05), "linear")], student.variable("drawn")
+        assert "five" not in student.variable("ticks")
+
+
+def test_a_loops_frames_with_a_colorbar_each_are_drawn_with_one(isolation):
+    """A colorbar is an axes of its own: a frame plotted on a reused figure must not pile up the frames' before."""
+    loop = ("import numpy as np\nfor step in range(6):\n    plt.imshow(np.ones((4, 4)) * step)\n    plt.colorbar()\n"
+            "    plt.title(f'step {step}')\n    plt.pause(0.1)")
+    nb = notebook(LOOKS, loop, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        assert images(executed.cells[1]) == 1
+        drawn = StudentSession(session, executed).variable("drawn")
+        assert len(drawn[-1]) == 2 and drawn[-1][0][0] == "step 5", drawn
+
+
+def test_a_loops_last_frame_is_scaled_to_its_own_data(isolation):
+    """The frame drawn is scaled to what it plots, not to what the emptied figure held before."""
+    loop = "for step in range(12):\n    plt.plot([0, 100 - 8 * step])\n    plt.pause(0.1)"
+    nb = notebook(LOOKS, loop, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        drawn = StudentSession(session, executed).variable("drawn")
+        assert drawn[-1] == [("", "", (-0.6, 12.6), "linear")], drawn
+
+
+def test_a_figure_the_students_code_holds_is_not_emptied_by_a_calls_show(isolation):
+    """A function that shows its figure and returns it: during a call, the figure is still what it plotted."""
+    code = ("import matplotlib.pyplot as plt\ndef plot_losses(losses):\n    fig, ax = plt.subplots()\n"
+            "    ax.plot(losses)\n    ax.set_title('losses')\n    plt.show()\n    return fig\n"
+            "def lines_after_show():\n    fig = plot_losses([3, 2, 1])\n"
+            "    return len(fig.axes[0].lines), fig.axes[0].get_title()")
+    nb = notebook(SPY, TRAIN, FIGURES, code)
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        assert tuple(student.call("lines_after_show")) == (1, "losses")
+        before = student.call("figures_made")
+        assert student.call("train", 200) == 200
+        assert student.call("figures_made") - before == 1, "a figure nobody holds is still reused"
+
+
+def test_figures_the_student_keeps_in_a_list_are_not_emptied_for_reuse(isolation):
+    """A loop's frames kept in a list (to show one later, or returned) stay what was plotted on them."""
+    top = ("figs = []\nfor step in range(5):\n    fig = plt.figure()\n    plt.plot([0, step])\n    figs.append(fig)\n"
+           "    plt.show()\nkept = [len(f.axes[0].lines) for f in figs]")
+    curves = ("def curves():\n    out = []\n    for step in range(4):\n        plt.plot([0, step])\n"
+              "        plt.title(f'step {step}')\n        out.append(plt.gcf())\n        plt.show()\n    return out\n"
+              "def titles():\n    return [f.axes[0].get_title() for f in curves()]")
+    nb = notebook(LOOKS, top, curves, "top_titles = titles()")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        student = StudentSession(session, executed)
+        assert student.variable("kept") == [1, 1, 1, 1, 1]
+        expected = ["step 0", "step 1", "step 2", "step 3"]
+        assert student.variable("top_titles") == expected
+        assert student.call("titles") == expected, "during a call too"

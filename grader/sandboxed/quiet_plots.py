@@ -15,7 +15,8 @@
 #   that stops after one frame). A cell draws a loop's frame only when it shows nothing else: its
 #   last. So a figure shown waits, undrawn, until another run shows one or the cell ends, and a
 #   third from its line drops it. Frames not drawn are emptied and reused for the next plot, as in a
-#   call, and the cell says how many figures were not drawn.
+#   call (a plain one-axes figure the student's code does not hold), and the cell says how many figures
+#   were not drawn.
 # pyplot is patched as it is imported (an import hook), so `from matplotlib.pyplot import pause`
 # gets the quiet one too. Stdlib only; nothing here is trusted by the grader.
 #
@@ -23,6 +24,7 @@
 
 
 def __grader_quiet_plots__():
+    import itertools
     import sys
 
     shell = get_ipython()  # noqa: F821 - provided by IPython in the user namespace
@@ -65,14 +67,41 @@ def __grader_quiet_plots__():
         state["reused"] = None
 
     def emptied(manager):
-        """`manager`'s figure with its axes kept and everything plotted on them removed; None if the student
-        changed it beyond recognition (a new one is built next time)."""
+        """`manager`'s figure with its axes kept and everything plotted on them removed, as a new figure's would be
+        (no title, labels or limits of the plots before); None if it is not a plain figure of one plain axes (a
+        colorbar is an axes of its own, `plt.subplot(2, 1, 1)` is not where a new figure's plot goes), or the
+        student changed it beyond recognition: a new one is built next time."""
         try:
-            for axes in manager.canvas.figure.axes:
-                for artist in (*axes.collections, *axes.lines, *axes.texts, *axes.patches, *axes.images):
-                    artist.remove()
-                if axes.legend_ is not None:
-                    axes.legend_.remove()
+            figure = manager.canvas.figure
+            if (len(figure.axes) != 1 or figure.texts or figure.legends or figure.images or figure.lines
+                    or figure.patches or getattr(figure, "subfigs", None)):
+                return None
+            axes = figure.axes[0]
+            spec = axes.get_subplotspec()
+            if (axes.name != "rectilinear" or spec is None or spec.get_geometry() != (1, 1, 0, 0)
+                    or axes.get_xscale() != "linear" or axes.get_yscale() != "linear"
+                    or axes.get_aspect() != "auto" or axes.child_axes):
+                return None
+            for axis in (axes.xaxis, axes.yaxis):  # `plt.xticks(...)`: the ticks of the plots before
+                if (type(axis.get_major_locator()).__name__ != "AutoLocator"
+                        or type(axis.get_major_formatter()).__name__ != "ScalarFormatter"):
+                    return None
+            for artist in (*axes.collections, *axes.lines, *axes.texts, *axes.patches, *axes.images,
+                           *axes.artists, *axes.tables):
+                artist.remove()
+            if axes.legend_ is not None:
+                axes.legend_.remove()
+            axes.containers.clear()
+            for title in (axes.title, axes._left_title, axes._right_title):
+                title.set_text("")
+            axes.set_xlabel("")
+            axes.set_ylabel("")
+            axes.relim()  # no data: the next plot's limits are its own
+            axes.set_autoscale_on(True)
+            if axes.xaxis_inverted():
+                axes.invert_xaxis()
+            if axes.yaxis_inverted():
+                axes.invert_yaxis()
         except Exception:
             return None
         return manager
@@ -89,9 +118,41 @@ def __grader_quiet_plots__():
         if state["reused"] is not None:
             gcf.figs[manager.num] = manager
 
-    def reuse_active_figure():
+    def held(manager, caller):
+        """Whether the student's code running holds `manager`'s figure or one of its axes (`fig, ax = plt.subplots()`
+        in a function that shows, then returns `fig`; a loop's frames appended to a list), in the locals of the
+        frames from `caller` up or the user namespace: emptied, it would not be what the student plotted."""
+        try:
+            mine = {id(manager.canvas.figure), *(id(axes) for axes in manager.canvas.figure.axes)}
+        except Exception:
+            return True
+
+        def holds(values):  # the values, and the ends of the lists, tuples and dicts among them (`figs.append(fig)`)
+            for value in values:
+                if id(value) in mine:
+                    return True
+                kind = type(value)
+                if kind is dict:
+                    ends = (*itertools.islice(value.values(), 32), *itertools.islice(reversed(value.values()), 32))
+                elif kind is list or kind is tuple:
+                    ends = (*value[:32], *value[-32:])
+                else:
+                    continue
+                if any(id(item) in mine for item in ends):
+                    return True
+            return False
+
+        frame = caller
+        while frame is not None:
+            if holds(frame.f_locals.values()):
+                return True
+            frame = frame.f_back
+        return holds(caller.f_globals.values())
+
+    def reuse_active_figure(caller):
         gcf = gcf_registry()
-        reuse(None if gcf is None else gcf.get_active())
+        active = None if gcf is None else gcf.get_active()
+        reuse(None if active is None or held(active, caller) else active)
 
     def draw(managers, args=(), kwargs=None):
         """Show exactly `managers` (the inline backend shows every open figure), leaving the others open."""
@@ -107,14 +168,14 @@ def __grader_quiet_plots__():
             gcf.figs.clear()
             gcf.figs.update(others)
 
-    def loop_frame(line, figures):
+    def loop_frame(caller, line, figures):
         """A loop's frame, not drawn: kept as the cell's latest (drawn if the cell shows nothing else), while the
         loop's frame before it is emptied and reused for the next plot."""
         state["dropped"] += len(figures)
         latest = gcf_registry().get_active()
         kept = state["last_frame"]
         state["last_frame"] = None if latest is None else (line, latest)
-        reuse(kept[1] if kept is not None and kept[0] == line else None)
+        reuse(kept[1] if kept is not None and kept[0] == line and not held(kept[1], caller) else None)
         return None
 
     def draw_waiting():
@@ -145,7 +206,7 @@ def __grader_quiet_plots__():
             state["dropped"] += len(frames)
             if frames:  # the frame before this one is emptied and reused for the next
                 state["last_frame"] = (line, frames[-1])
-            return loop_frame(line, figures)
+            return loop_frame(caller, line, figures)
         gcf = gcf_registry()
         for manager in figures:  # the next plot builds a new figure; this one waits undrawn
             gcf.figs.pop(manager.num, None)
@@ -159,14 +220,14 @@ def __grader_quiet_plots__():
 
         def show(*args, **kwargs):
             if state["calling"]:
-                reuse_active_figure()
+                reuse_active_figure(sys._getframe(1))
                 return None
             return show_at_top_level(sys._getframe(1), args, kwargs)
 
         def pause(interval):
             if state["calling"]:
                 if plotted_figures():
-                    reuse_active_figure()
+                    reuse_active_figure(sys._getframe(1))
                 return
             if plotted_figures():
                 show_at_top_level(sys._getframe(1), (), {"block": False})
