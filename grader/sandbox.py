@@ -24,7 +24,7 @@ from . import sandboxed
 from .bwrap import SANDBOX_HOME, bwrap_argv, bwrap_problem
 from .errors import SandboxError
 from .python_paths import kernel_python, kernel_read_paths, unreadable_by
-from .scratch import OWNER_FILE, owned_folder
+from .scratch import owned_folder
 from .uid_pool import FIRST_SANDBOX_UID, SANDBOX_UIDS, claim_uid, processes_of_uid
 
 __all__ = ["FIRST_SANDBOX_UID", "SANDBOX_HOME", "SANDBOX_MARKER", "SANDBOX_UIDS", "Isolation", "IsolationReport",

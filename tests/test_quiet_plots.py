@@ -208,18 +208,24 @@ backend_agg.FigureCanvasAgg.print_png = _looking
 """
 
 
+def _looks_of(isolation, *cells) -> tuple:
+    """The executed notebook of LOOKS followed by `cells`, and the look of every figure drawn (title, x label, y
+    limits and scale of each axes)."""
+    nb = notebook(LOOKS, *cells, "drawn = list(looks)")
+    with KernelSession(nb, [], isolation, LIMITS) as session:
+        executed = session.run_notebook()
+        return executed, StudentSession(session, executed).variable("drawn")
+
+
 def test_a_figure_reused_after_a_loops_frames_keeps_nothing_of_them(isolation):
     """After a loop's frames, the student's next plot is drawn as on a new figure: no stale title, label, limits or
     scale of the frames (the emptied figure reused for the next plot is their last but one)."""
     loop = ("for step in range(12):\n    plt.plot([0, 100 * step])\n    plt.title(f'step {step}')\n"
             "    plt.xlabel('step')\n    plt.yscale('symlog')\n    plt.pause(0.1)\n"
             "plt.plot([0, 1])")
-    nb = notebook(LOOKS, loop, "drawn = list(looks)")
-    with KernelSession(nb, [], isolation, LIMITS) as session:
-        executed = session.run_notebook()
-        assert images(executed.cells[1]) == 1
-        drawn = StudentSession(session, executed).variable("drawn")
-        assert drawn[-1] == [("", "", (-0.05, 1.05), "linear")], drawn
+    executed, drawn = _looks_of(isolation, loop)
+    assert images(executed.cells[1]) == 1
+    assert drawn[-1] == [("", "", (-0.05, 1.05), "linear")], drawn
 
 
 def test_a_figure_reused_after_a_loops_frames_has_a_new_figures_axes_and_ticks(isolation):
@@ -241,22 +247,16 @@ def test_a_loops_frames_with_a_colorbar_each_are_drawn_with_one(isolation):
     """A colorbar is an axes of its own: a frame plotted on a reused figure must not pile up the frames' before."""
     loop = ("import numpy as np\nfor step in range(6):\n    plt.imshow(np.ones((4, 4)) * step)\n    plt.colorbar()\n"
             "    plt.title(f'step {step}')\n    plt.pause(0.1)")
-    nb = notebook(LOOKS, loop, "drawn = list(looks)")
-    with KernelSession(nb, [], isolation, LIMITS) as session:
-        executed = session.run_notebook()
-        assert images(executed.cells[1]) == 1
-        drawn = StudentSession(session, executed).variable("drawn")
-        assert len(drawn[-1]) == 2 and drawn[-1][0][0] == "step 5", drawn
+    executed, drawn = _looks_of(isolation, loop)
+    assert images(executed.cells[1]) == 1
+    assert len(drawn[-1]) == 2 and drawn[-1][0][0] == "step 5", drawn
 
 
 def test_a_loops_last_frame_is_scaled_to_its_own_data(isolation):
     """The frame drawn is scaled to what it plots, not to what the emptied figure held before."""
     loop = "for step in range(12):\n    plt.plot([0, 100 - 8 * step])\n    plt.pause(0.1)"
-    nb = notebook(LOOKS, loop, "drawn = list(looks)")
-    with KernelSession(nb, [], isolation, LIMITS) as session:
-        executed = session.run_notebook()
-        drawn = StudentSession(session, executed).variable("drawn")
-        assert drawn[-1] == [("", "", (-0.6, 12.6), "linear")], drawn
+    _, drawn = _looks_of(isolation, loop)
+    assert drawn[-1] == [("", "", (-0.6, 12.6), "linear")], drawn
 
 
 def test_a_figure_the_students_code_holds_is_not_emptied_by_a_calls_show(isolation):

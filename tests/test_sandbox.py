@@ -11,23 +11,24 @@ import pytest
 import grader.sandbox as sandbox
 from grader.errors import SandboxError
 from grader.sandbox import Limits, Sandbox, resolve_isolation
+from grader.scratch import OWNER_FILE
 
 
 def test_trees_of_dead_graders_are_removed_by_the_next_sandbox(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = sandbox.SANDBOX_PARENT / "grd-stale-test"
     (stale / "home").mkdir(parents=True, exist_ok=True)
-    (stale / sandbox.OWNER_FILE).write_text(dead.stdout.strip())
+    (stale / OWNER_FILE).write_text(dead.stdout.strip())
     alive = sandbox.SANDBOX_PARENT / "grd-alive-test"
     alive.mkdir(exist_ok=True)
-    (alive / sandbox.OWNER_FILE).write_text(str(os.getpid()))
+    (alive / OWNER_FILE).write_text(str(os.getpid()))
     box = Sandbox(resolve_isolation("none"), Limits())
     try:
         assert not stale.exists()
         assert alive.exists()
     finally:
         box.close()
-        os.remove(alive / sandbox.OWNER_FILE)
+        os.remove(alive / OWNER_FILE)
         alive.rmdir()
     assert not box.root.exists()
 

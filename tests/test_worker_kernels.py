@@ -18,7 +18,8 @@ from grader.kernel import KernelSession
 from grader import worker_kernels
 from grader.worker_kernels import WorkerKernels
 from grader.options import grading_options
-from grader.sandbox import OWNER_FILE, SANDBOX_PARENT, Limits
+from grader.sandbox import SANDBOX_PARENT, Limits
+from grader.scratch import OWNER_FILE
 
 from conftest import notebook, student
 

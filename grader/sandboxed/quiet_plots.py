@@ -106,18 +106,6 @@ def __grader_quiet_plots__():
             return None
         return manager
 
-    def reuse(manager):
-        """Drop the open figures and make `manager`'s, emptied, the active one: a training loop that plots every few
-        steps then draws on the same axes again instead of building a figure and its axes each time (most of the
-        cost of `plt.scatter` on a fresh figure). None: the next plot builds a new figure."""
-        gcf = gcf_registry()
-        if gcf is None:
-            return
-        gcf.figs.clear()
-        state["reused"] = None if manager is None else emptied(manager)
-        if state["reused"] is not None:
-            gcf.figs[manager.num] = manager
-
     def held(manager, caller):
         """Whether the student's code running holds `manager`'s figure or one of its axes (`fig, ax = plt.subplots()`
         in a function that shows, then returns `fig`; a loop's frames appended to a list), in the locals of the
@@ -149,10 +137,22 @@ def __grader_quiet_plots__():
             frame = frame.f_back
         return holds(caller.f_globals.values())
 
+    def reuse(manager, caller):
+        """Drop the open figures and make `manager`'s, emptied, the active one: a training loop that plots every few
+        steps then draws on the same axes again instead of building a figure and its axes each time (most of the
+        cost of `plt.scatter` on a fresh figure). None, or a figure the student's code from `caller` up holds: the
+        next plot builds a new figure."""
+        gcf = gcf_registry()
+        if gcf is None:
+            return
+        gcf.figs.clear()
+        state["reused"] = None if manager is None or held(manager, caller) else emptied(manager)
+        if state["reused"] is not None:
+            gcf.figs[manager.num] = manager
+
     def reuse_active_figure(caller):
         gcf = gcf_registry()
-        active = None if gcf is None else gcf.get_active()
-        reuse(None if active is None or held(active, caller) else active)
+        reuse(None if gcf is None else gcf.get_active(), caller)
 
     def draw(managers, args=(), kwargs=None):
         """Show exactly `managers` (the inline backend shows every open figure), leaving the others open."""
@@ -175,7 +175,7 @@ def __grader_quiet_plots__():
         latest = gcf_registry().get_active()
         kept = state["last_frame"]
         state["last_frame"] = None if latest is None else (line, latest)
-        reuse(kept[1] if kept is not None and kept[0] == line and not held(kept[1], caller) else None)
+        reuse(kept[1] if kept is not None and kept[0] == line else None, caller)
         return None
 
     def draw_waiting():
